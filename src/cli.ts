@@ -1,0 +1,107 @@
+// The `strata` command. `main` is the only place that decides an exit code; errors meant
+// for a person print as one line, a stack trace only with --debug.
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT } from './errors.ts';
+import { terminalProgress } from './progress.ts';
+import { projectPath } from './paths.ts';
+
+export const VERSION = '0.1.0';
+export const SAMPLE_DELIVERY = projectPath('sample-data', 'delivery');
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  now: () => Date;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: Io = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  now: () => new Date(),
+  env: process.env,
+};
+
+function parseNumber(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new CliError(`${name} must be a number, not "${value}"`, EXIT.badInput);
+    return n;
+  };
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('strata')
+    .description('Population-health risk stratification for an NHS integrated care system')
+    .version(VERSION)
+    .option('--debug', 'show stack traces for errors')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  program
+    .command('synth')
+    .description('write a synthetic LLR delivery with its ground truth')
+    .option(
+      '--scale <s>',
+      'population scale, 1 = 1,133,842 registered patients',
+      parseNumber('--scale'),
+      0.01,
+    )
+    .option('--seed <n>', 'random seed (same seed, same bytes)', parseNumber('--seed'), 7)
+    .option('--as-of <date>', 'as-of (extract) date, YYYY-MM-DD', '2026-03-31')
+    .option(
+      '--practices <n>',
+      'keep only this many practices, spread over the three places',
+      parseNumber('--practices'),
+    )
+    .requiredOption('--out <dir>', 'folder to write the delivery to (replaced)')
+    .action(async (opts) => {
+      const { synthesise } = await import('./synth/index.ts');
+      const started = Date.now();
+      const summary = synthesise({
+        scale: opts.scale,
+        seed: opts.seed,
+        out: opts.out,
+        asOf: opts.asOf,
+        practices: opts.practices,
+        progress: terminalProgress(io.stderr as NodeJS.WriteStream),
+      });
+      const lines = summary.files.reduce((s, f) => s + f.lines, 0);
+      io.stdout.write(
+        `Wrote ${summary.patients} patients (${summary.eligible} registered on the as-of date) at ${summary.practices} practices, ` +
+          `${summary.files.length} files, ${lines} data lines, to ${opts.out} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return EXIT.ok;
+      return EXIT.badInput;
+    }
+    const debug = argv.includes('--debug');
+    if (err instanceof CliError) {
+      io.stderr.write(`strata: ${err.message}\n`);
+      if (debug) io.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`strata: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (debug) io.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+    else io.stderr.write('strata: run again with --debug for details\n');
+    return EXIT.internal;
+  }
+}
+
+export { Option };

@@ -1,0 +1,98 @@
+// The run's work database: embedded DuckDB, in memory, spilling to a folder under the
+// output. SQL comes from files in sql/; values reach it only as bound parameters or
+// DuckDB variables, never spliced into the text.
+import { readFileSync } from 'node:fs';
+import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
+import { projectPath } from './paths.ts';
+
+export interface WorkDbOptions {
+  /** Folders DuckDB may read or write; everything else is refused. */
+  allowedDirectories: string[];
+  tempDirectory: string;
+  memoryLimit: string;
+  threads: number;
+}
+
+export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(opts.threads),
+    memory_limit: opts.memoryLimit,
+    temp_directory: opts.tempDirectory,
+    preserve_insertion_order: 'false',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  // File access is narrowed to the delivery and output folders, then the configuration is
+  // locked so that no later statement can widen it.
+  const conn = await instance.connect();
+  await conn.run('set allowed_directories = $dirs', {
+    dirs: listValue(opts.allowedDirectories.map((d) => d.replace(/\/?$/, '/'))),
+  });
+  await conn.run('set enable_external_access = false');
+  await conn.run('set lock_configuration = true');
+  conn.closeSync();
+  return instance;
+}
+
+const sqlCache = new Map<string, string[]>();
+
+/** The statements of a file in sql/, in order. Comments are kept; statements end with `;` at a line end. */
+export function sqlStatements(file: string): string[] {
+  let statements = sqlCache.get(file);
+  if (!statements) {
+    const text = readFileSync(projectPath('sql', file), 'utf8');
+    statements = text
+      .split(/;\s*\n/)
+      .map((s) => s.trim())
+      .filter((s) => s.replace(/--[^\n]*/g, '').trim().length > 0);
+    sqlCache.set(file, statements);
+  }
+  return statements;
+}
+
+export async function runSqlFile(conn: DuckDBConnection, file: string): Promise<void> {
+  for (const statement of sqlStatements(file)) {
+    try {
+      await conn.run(statement);
+    } catch (err) {
+      throw new Error(`sql/${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Sets DuckDB variables (read in SQL with getvariable('name')) from bound values. */
+export async function setVariables(
+  conn: DuckDBConnection,
+  values: Record<string, DuckDBValue>,
+): Promise<void> {
+  for (const [name, value] of Object.entries(values)) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad variable name ${name}`);
+    await conn.run(`set variable ${name} = $value`, { value });
+  }
+}
+
+export type Row = Record<string, unknown>;
+
+/** Rows as plain objects; BIGINT and HUGEINT become numbers here, deliberately (counts fit in 2^53). */
+export async function queryRows<T extends Row = Row>(
+  conn: DuckDBConnection,
+  sql: string,
+  params?: Record<string, DuckDBValue>,
+): Promise<T[]> {
+  const reader = await conn.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS().map((r) => {
+    const out: Row = {};
+    for (const [k, v] of Object.entries(r)) out[k] = typeof v === 'bigint' ? Number(v) : v;
+    return out as T;
+  });
+}
+
+export async function queryValue<T = unknown>(
+  conn: DuckDBConnection,
+  sql: string,
+  params?: Record<string, DuckDBValue>,
+): Promise<T> {
+  const rows = await queryRows(conn, sql, params);
+  const first = rows[0];
+  return (first ? Object.values(first)[0] : undefined) as T;
+}

@@ -1,0 +1,266 @@
+// Statistical disclosure control for every aggregate that leaves the pipeline (commissioner
+// summaries, dashboards), following NHS Digital's rules for Hospital Episode Statistics:
+// small counts are suppressed, everything else is rounded, and further cells are hidden so a
+// suppressed count cannot be worked back out by subtracting the published cells of a table
+// from its published total. It sees aggregates only, never patient identifiers.
+import { ConfigError, IntegrityError } from './errors.ts';
+
+export interface SuppressionRules {
+  /** Smallest non-zero count that is suppressed. */
+  min: number;
+  /** Largest count that is suppressed. */
+  max: number;
+  /** Counts above `max` are published rounded to the nearest multiple of this, half up. */
+  roundTo: number;
+}
+
+export const SUPPRESSION = { min: 1, max: 7, roundTo: 5 } as const satisfies SuppressionRules;
+
+/** One aggregate cell before disclosure control. Every figure is exact (unrounded). */
+export interface RawCell {
+  id: string;
+  patients: number;
+  /** Additive money figures in pounds, e.g. total cost by setting. */
+  costs?: Record<string, number>;
+  /** Non-additive figures derived from the patients, e.g. cost per patient, in pounds. */
+  means?: Record<string, number>;
+}
+
+/** `total` equals the sum of `parts`, in patients and in each cost. */
+export interface AdditiveSet {
+  total: string;
+  parts: string[];
+}
+
+export interface PublishedCell {
+  id: string;
+  /** null when suppressed; otherwise 0 or a rounded count. */
+  patients: number | null;
+  suppressed: boolean;
+  reason: 'primary' | 'secondary' | null;
+  /** null where the count is suppressed; otherwise rounded to the nearest pound. */
+  costs: Record<string, number | null>;
+  /** null where the count is suppressed; otherwise rounded to the nearest pound. */
+  means: Record<string, number | null>;
+}
+
+function resolveRules(rules?: Partial<SuppressionRules>): SuppressionRules {
+  const r: SuppressionRules = { ...SUPPRESSION, ...rules };
+  const ok =
+    Number.isInteger(r.min) &&
+    Number.isInteger(r.max) &&
+    Number.isInteger(r.roundTo) &&
+    r.min >= 1 &&
+    r.max >= r.min &&
+    r.roundTo >= 1;
+  if (!ok) {
+    throw new ConfigError(
+      `disclosure rules must be integers with 1 <= min <= max and roundTo >= 1 (got min ${r.min}, max ${r.max}, roundTo ${r.roundTo})`,
+    );
+  }
+  return r;
+}
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new IntegrityError(`${what}: a count must be a non-negative integer, got ${n}`);
+  }
+}
+
+function isPrimary(n: number, r: SuppressionRules): boolean {
+  return n >= r.min && n <= r.max;
+}
+
+function roundWith(n: number, r: SuppressionRules): number | null {
+  if (n === 0) return 0;
+  if (isPrimary(n, r)) return null;
+  // Integer arithmetic so that an exact half always goes up, whatever roundTo is.
+  return Math.floor((2 * n + r.roundTo) / (2 * r.roundTo)) * r.roundTo;
+}
+
+/** The published form of one unrounded count: null when it is a small number (primary suppression). */
+export function roundCount(n: number, rules?: Partial<SuppressionRules>): number | null {
+  checkCount(n, 'roundCount');
+  return roundWith(n, resolveRules(rules));
+}
+
+/** Nearest whole pound, half up. */
+export function roundPounds(x: number): number {
+  // Math.round alone sends -2.5 to -2 (half up) but would keep -0 for small refunds.
+  return Math.round(x) + 0;
+}
+
+// Sums of pounds-and-pence come out of floating point a little off; half a penny is still exact.
+function costsAgree(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 0.005 + 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+function byCountThenId(cells: readonly RawCell[], a: number, b: number): number {
+  const ca = cells[a]!;
+  const cb = cells[b]!;
+  if (ca.patients !== cb.patients) return ca.patients - cb.patients;
+  return ca.id < cb.id ? -1 : ca.id > cb.id ? 1 : 0;
+}
+
+function setKey(s: AdditiveSet): string {
+  return `${s.total}\u0000${[...s.parts].sort().join('\u0000')}`;
+}
+
+/**
+ * Primary suppression of small counts, rounding of the rest, and secondary suppression
+ * until no additive set (total plus its parts) has exactly one hidden member, which is
+ * what makes a hidden value recoverable by subtraction (or, when the total is the hidden
+ * one, by addition).
+ *
+ * Throws an IntegrityError when a set names an unknown cell or does not add up: the
+ * aggregates are inconsistent, and guessing would risk publishing the wrong cell.
+ */
+export function applyDisclosureControl(
+  cells: readonly RawCell[],
+  sets: readonly AdditiveSet[],
+  rules?: Partial<SuppressionRules>,
+): Map<string, PublishedCell> {
+  const r = resolveRules(rules);
+  const n = cells.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const c = cells[i]!;
+    checkCount(c.patients, `cell ${c.id}`);
+    for (const v of [...Object.values(c.costs ?? {}), ...Object.values(c.means ?? {})]) {
+      if (!Number.isFinite(v))
+        throw new IntegrityError(`disclosure: cell ${c.id} has a cost or mean of ${v}`);
+    }
+    if (indexOf.has(c.id)) throw new IntegrityError(`disclosure: cell ${c.id} is given more than once`);
+    indexOf.set(c.id, i);
+  }
+
+  // A canonical order of the sets, so the outcome depends on the data and not on the order
+  // the caller happened to list cells and sets in.
+  const keys = sets.map(setKey);
+  const order = sets
+    .map((_, i) => i)
+    .sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+
+  // Members of set k (its total first, then its parts) are members[start[k] .. start[k+1]).
+  const m = sets.length;
+  const start = new Int32Array(m + 1);
+  for (let k = 0; k < m; k++) start[k + 1] = start[k]! + 1 + sets[order[k]!]!.parts.length;
+  const members = new Int32Array(start[m]!);
+  const seen = new Int32Array(n).fill(-1);
+  for (let k = 0; k < m; k++) {
+    const s = sets[order[k]!]!;
+    const label = `set with total ${s.total}`;
+    const ti = indexOf.get(s.total);
+    if (ti === undefined) throw new IntegrityError(`disclosure: ${label} refers to unknown cell ${s.total}`);
+    if (s.parts.length === 0) throw new IntegrityError(`disclosure: ${label} has no parts`);
+    members[start[k]!] = ti;
+    seen[ti] = k;
+    let sum = 0;
+    const costSums = new Map<string, number>();
+    for (let p = 0; p < s.parts.length; p++) {
+      const id = s.parts[p]!;
+      const pi = indexOf.get(id);
+      if (pi === undefined) throw new IntegrityError(`disclosure: ${label} refers to unknown cell ${id}`);
+      if (seen[pi] === k) throw new IntegrityError(`disclosure: ${label} names cell ${id} more than once`);
+      seen[pi] = k;
+      members[start[k]! + 1 + p] = pi;
+      const part = cells[pi]!;
+      sum += part.patients;
+      for (const [name, v] of Object.entries(part.costs ?? {}))
+        costSums.set(name, (costSums.get(name) ?? 0) + v);
+    }
+    const total = cells[ti]!;
+    if (sum !== total.patients) {
+      throw new IntegrityError(
+        `disclosure: ${label} has ${total.patients} patients but its ${s.parts.length} parts sum to ${sum}`,
+      );
+    }
+    const totalCosts = total.costs ?? {};
+    for (const name of new Set([...Object.keys(totalCosts), ...costSums.keys()])) {
+      const want = totalCosts[name] ?? 0;
+      const got = costSums.get(name) ?? 0;
+      if (!costsAgree(want, got)) {
+        throw new IntegrityError(`disclosure: ${label} has ${name} cost ${want} but its parts sum to ${got}`);
+      }
+    }
+  }
+
+  // Sets each cell belongs to, in canonical order (CSR, built in one counting pass).
+  const memberOfStart = new Int32Array(n + 1);
+  for (let j = 0; j < members.length; j++) memberOfStart[members[j]! + 1]!++;
+  for (let i = 0; i < n; i++) memberOfStart[i + 1]! += memberOfStart[i]!;
+  const memberOf = new Int32Array(members.length);
+  const fill = memberOfStart.slice(0, n);
+  for (let k = 0; k < m; k++) {
+    for (let j = start[k]!; j < start[k + 1]!; j++) memberOf[fill[members[j]!]!++] = k;
+  }
+
+  const NONE = 0;
+  const PRIMARY = 1;
+  const SECONDARY = 2;
+  const state = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (isPrimary(cells[i]!.patients, r)) state[i] = PRIMARY;
+
+  // hidden[k] counts the suppressed members of set k. Only the step from 0 to 1 can make a
+  // set unsafe, and the fix always takes it to 2 or more, so each set joins the queue at most
+  // once and the whole fixpoint is linear in the size of the sets.
+  const hidden = new Int32Array(m);
+  const queue = new Int32Array(m);
+  let head = 0;
+  let tail = 0;
+  for (let k = 0; k < m; k++) {
+    for (let j = start[k]!; j < start[k + 1]!; j++) if (state[members[j]!] !== NONE) hidden[k]!++;
+    if (hidden[k] === 1) queue[tail++] = k;
+  }
+
+  const suppress = (i: number): void => {
+    state[i] = SECONDARY;
+    for (let j = memberOfStart[i]!; j < memberOfStart[i + 1]!; j++) {
+      const k = memberOf[j]!;
+      if (++hidden[k]! === 1) queue[tail++] = k;
+    }
+  };
+
+  while (head < tail) {
+    const k = queue[head++]!;
+    if (hidden[k] !== 1) continue;
+    const ti = members[start[k]!]!;
+    // The next smallest non-zero shown part. Zeros stay shown: a published 0 is exact
+    // anyway, and hiding it would not hide the suppressed cell.
+    let pick = -1;
+    for (let j = start[k]! + 1; j < start[k + 1]!; j++) {
+      const pi = members[j]!;
+      if (state[pi] !== NONE || cells[pi]!.patients === 0) continue;
+      if (pick === -1 || byCountThenId(cells, pi, pick) < 0) pick = pi;
+    }
+    if (pick === -1) {
+      if (state[ti] !== NONE) {
+        // The total is the hidden one, so it is non-zero, so some part is non-zero and
+        // shown (a hidden part would make two hidden members).
+        throw new IntegrityError(`disclosure: no part left to suppress under ${cells[ti]!.id}`);
+      }
+      pick = ti;
+    }
+    suppress(pick);
+  }
+
+  const out = new Map<string, PublishedCell>();
+  for (let i = 0; i < n; i++) {
+    const c = cells[i]!;
+    const hiddenHere = state[i] !== NONE;
+    const money = (values: Record<string, number> | undefined): Record<string, number | null> => {
+      const res: Record<string, number | null> = {};
+      for (const [name, v] of Object.entries(values ?? {})) res[name] = hiddenHere ? null : roundPounds(v);
+      return res;
+    };
+    out.set(c.id, {
+      id: c.id,
+      patients: hiddenHere ? null : roundWith(c.patients, r),
+      suppressed: hiddenHere,
+      reason: state[i] === PRIMARY ? 'primary' : state[i] === SECONDARY ? 'secondary' : null,
+      costs: money(c.costs),
+      means: money(c.means),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,295 @@
+// Ingest: every line of every delivery file is either loaded into a raw_* table or
+// recorded in rejected_line with its reason, and the two always add up to the lines the
+// file holds (counted independently when the file is fingerprinted).
+import { availableParallelism } from 'node:os';
+import {
+  DuckDBInstance,
+  listValue,
+  quotedIdentifier,
+  quotedString,
+  type DuckDBConnection,
+} from '@duckdb/node-api';
+import pLimit from 'p-limit';
+import {
+  activityFile,
+  medicationsFile,
+  observationsFile,
+  patientsFile,
+  type FileContract,
+} from './contract.ts';
+import { openDelivery, scanFile, type Delivery, type DeliveryFile, type FileScan } from './delivery.ts';
+import { queryRows } from './db.ts';
+import { DeliveryError, IntegrityError } from './errors.ts';
+import type { Logger } from './log.ts';
+
+export interface IngestedFile {
+  fileId: number;
+  file: DeliveryFile;
+  scan: FileScan | null;
+  resentOf: string | null;
+  status: 'loaded' | 'quarantined';
+  reason: string | null;
+  loaded: number;
+  rejected: number;
+}
+
+export interface IngestResult {
+  delivery: Delivery;
+  files: IngestedFile[];
+  quarantined: { practiceCode: string; reason: string }[];
+}
+
+export const RAW_TABLE: Record<string, string> = {
+  patients: 'raw_patients',
+  observations: 'raw_observations',
+  medications: 'raw_medications',
+  activity: 'raw_activity',
+  practices: 'raw_practices',
+  lsoa: 'raw_lsoa',
+};
+
+function readCsvCall(contract: FileContract, rejectsTable: string, rejectsScan: string): string {
+  const columns = Object.entries(contract.columns)
+    .map(([name, c]) => `${quotedString(name)}: ${quotedString(c.sqlType)}`)
+    .join(', ');
+  // Nothing is guessed: the contract gives names and types; dialect is fixed.
+  return `read_csv($files, columns = {${columns}}, header = true, delim = ',', quote = '"', escape = '"',
+    auto_detect = false, strict_mode = true, null_padding = false, dateformat = '%Y-%m-%d',
+    store_rejects = true, rejects_table = ${quotedString(rejectsTable)}, rejects_scan = ${quotedString(rejectsScan)})`;
+}
+
+/** Loads the files of one kind with one set-based statement; returns nothing, counts are read after. */
+async function loadKind(
+  conn: DuckDBConnection,
+  contract: FileContract,
+  files: IngestedFile[],
+): Promise<void> {
+  const table = quotedIdentifier(RAW_TABLE[contract.name]!);
+  const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
+  await conn
+    .run(
+      `create or replace table ${table} as select 0::INTEGER as file_id, ${cols} from ${readCsvCall(contract, 'x', 'y').replace(/store_rejects[\s\S]*\)$/, 'store_rejects = false)')} limit 0`,
+      { files: listValue(files.length ? [files[0]!.file.absolute] : []) },
+    )
+    .catch(() => undefined);
+  if (!files.length) {
+    await conn.run(
+      `create or replace table ${table} (file_id INTEGER, ${Object.entries(contract.columns)
+        .map(([n, c]) => `${quotedIdentifier(n)} ${c.sqlType}`)
+        .join(', ')})`,
+    );
+    return;
+  }
+  const rejects = `rejects_${contract.name}`;
+  const scans = `rejects_scan_${contract.name}`;
+  const ids = files.map((f) => f.fileId);
+  await conn.run(
+    `create or replace table ${table} as
+     select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
+     from ${readCsvCall(contract, rejects, scans)}`,
+    { files: listValue(files.map((f) => f.file.absolute)), ids: listValue(ids) },
+  );
+  // Reject tables are temporary and belong to this connection: copy them out now.
+  await conn.run(
+    `insert into rejected_line
+     select df.file_id, r.line::BIGINT, r.column_name, r.error_type::VARCHAR
+     from ${quotedIdentifier(rejects)} r
+     join ${quotedIdentifier(scans)} s on s.scan_id = r.scan_id and s.file_id = r.file_id
+     join delivery_file df on df.absolute_path = s.file_path`,
+  );
+}
+
+export async function ingest(
+  instance: DuckDBInstance,
+  deliveryDir: string,
+  log: Logger,
+  opts: { concurrency: number },
+): Promise<IngestResult> {
+  const first = openDelivery(deliveryDir);
+  const conn = await instance.connect();
+  try {
+    await conn.run(`create or replace table delivery_file (
+      file_id INTEGER primary key, path VARCHAR, absolute_path VARCHAR, kind VARCHAR, practice_code VARCHAR,
+      gzip BOOLEAN, bytes BIGINT, sha256 VARCHAR, lines BIGINT, blank_lines BIGINT, resent_of VARCHAR,
+      status VARCHAR, reason VARCHAR)`);
+    await conn.run(
+      `create or replace table rejected_line (file_id INTEGER, line BIGINT, column_name VARCHAR, error_type VARCHAR)`,
+    );
+
+    // Reference files first: the practice list decides which practice folders are read.
+    const refFiles = [first.reference.practices, first.reference.lsoa];
+    const refScans = await Promise.all(refFiles.map(scanFile));
+    refScans.forEach((s, i) => {
+      if (s.unreadable) throw new DeliveryError(`${refFiles[i]!.path}: ${s.unreadable}`);
+    });
+    const refIngested: IngestedFile[] = refFiles.map((file, i) => ({
+      fileId: i + 1,
+      file,
+      scan: refScans[i]!,
+      resentOf: null,
+      status: 'loaded',
+      reason: null,
+      loaded: 0,
+      rejected: 0,
+    }));
+    await recordFiles(conn, refIngested);
+    for (const f of refIngested) await loadKind(conn, f.file.contract, [f]);
+    const practiceCodes = new Set(
+      (
+        await queryRows<{ code: string }>(
+          conn,
+          'select distinct practice_code as code from raw_practices where practice_code is not null',
+        )
+      ).map((r) => r.code),
+    );
+    if (!practiceCodes.size) throw new DeliveryError('reference/practices.csv lists no practices');
+
+    const delivery = openDelivery(deliveryDir, practiceCodes);
+    const dataFiles = [...delivery.practiceFiles, ...delivery.activityFiles];
+    log.info('delivery opened', {
+      practices: new Set(delivery.practiceFiles.map((f) => f.practiceCode)).size,
+      files: dataFiles.length,
+      quarantined_before_reading: delivery.quarantined.length,
+    });
+
+    // Fingerprint and count every file; I/O-bound, so several at once.
+    const limit = pLimit(Math.max(1, opts.concurrency));
+    const scans = await Promise.all(dataFiles.map((f) => limit(() => scanFile(f))));
+    const quarantined = new Map<string, string>(delivery.quarantined.map((q) => [q.practiceCode, q.reason]));
+    const seen = new Map<string, string>();
+    const files: IngestedFile[] = dataFiles.map((file, i) => {
+      const scan = scans[i]!;
+      let resentOf: string | null = null;
+      if (!scan.unreadable) {
+        const key = `${file.contract.name}:${scan.sha256}`;
+        resentOf = seen.get(key) ?? null;
+        if (!resentOf) seen.set(key, file.path);
+      }
+      return {
+        fileId: refIngested.length + i + 1,
+        file,
+        scan,
+        resentOf,
+        status: 'loaded',
+        reason: null,
+        loaded: 0,
+        rejected: 0,
+      };
+    });
+    for (const f of files) {
+      if (!f.scan?.unreadable) continue;
+      if (f.file.practiceCode) {
+        if (!quarantined.has(f.file.practiceCode))
+          quarantined.set(f.file.practiceCode, `${f.file.path}: ${f.scan.unreadable}`);
+      } else {
+        f.status = 'quarantined';
+        f.reason = f.scan.unreadable;
+      }
+    }
+    const markQuarantined = () => {
+      for (const f of files) {
+        if (f.file.practiceCode && quarantined.has(f.file.practiceCode) && f.status !== 'quarantined') {
+          f.status = 'quarantined';
+          f.reason = quarantined.get(f.file.practiceCode)!;
+        }
+      }
+    };
+    markQuarantined();
+    await recordFiles(conn, files);
+
+    for (const contract of [patientsFile, observationsFile, medicationsFile, activityFile]) {
+      const ofKind = files.filter((f) => f.file.contract === contract && f.status === 'loaded');
+      const started = Date.now();
+      await loadKind(conn, contract, ofKind);
+      log.debug('loaded', {
+        kind: contract.name,
+        files: ofKind.length,
+        seconds: (Date.now() - started) / 1000,
+      });
+    }
+
+    // Reconcile: lines = loaded + rejected, file by file.
+    const all = [...refIngested, ...files];
+    const counts = await queryRows<{ file_id: number; loaded: number; rejected: number }>(
+      conn,
+      `with loaded as (
+         select file_id, count(*) as n from raw_patients group by all
+         union all select file_id, count(*) from raw_observations group by all
+         union all select file_id, count(*) from raw_medications group by all
+         union all select file_id, count(*) from raw_activity group by all
+         union all select file_id, count(*) from raw_practices group by all
+         union all select file_id, count(*) from raw_lsoa group by all),
+       rejected as (select file_id, count(*) as n from rejected_line group by all)
+       select df.file_id, coalesce(l.n, 0) as loaded, coalesce(r.n, 0) as rejected
+       from delivery_file df left join loaded l using (file_id) left join rejected r using (file_id)`,
+    );
+    const byId = new Map(counts.map((c) => [c.file_id, c]));
+    for (const f of all) {
+      const c = byId.get(f.fileId)!;
+      f.loaded = c.loaded;
+      f.rejected = c.rejected;
+      if (f.status !== 'loaded' || !f.scan) continue;
+      if (f.loaded + f.rejected === f.scan.lines) continue;
+      const why = `lines do not reconcile: ${f.scan.lines} data lines, ${f.loaded} loaded, ${f.rejected} rejected (an unclosed quote or unreadable text)`;
+      if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
+      else if (f.file.contract === activityFile) {
+        f.status = 'quarantined';
+        f.reason = why;
+      } else throw new IntegrityError(`${f.file.path}: ${why}`);
+    }
+    markQuarantined();
+
+    // A quarantined practice contributes nothing: its rows leave the raw tables.
+    const out = all.filter((f) => f.status === 'quarantined').map((f) => f.fileId);
+    if (out.length) {
+      for (const table of ['raw_patients', 'raw_observations', 'raw_medications', 'raw_activity']) {
+        await conn.run(`delete from ${table} where list_contains($ids, file_id)`, { ids: listValue(out) });
+      }
+      await conn.run(`delete from rejected_line where list_contains($ids, file_id)`, { ids: listValue(out) });
+    }
+    for (const f of all) {
+      await conn.run(`update delivery_file set status = $status, reason = $reason where file_id = $id`, {
+        status: f.status,
+        reason: f.reason,
+        id: f.fileId,
+      });
+    }
+    for (const [code, reason] of quarantined)
+      log.warn('practice quarantined', { practice_code: code, reason });
+    return {
+      delivery,
+      files: all,
+      quarantined: [...quarantined].map(([practiceCode, reason]) => ({ practiceCode, reason })),
+    };
+  } finally {
+    conn.closeSync();
+  }
+}
+
+async function recordFiles(conn: DuckDBConnection, files: IngestedFile[]): Promise<void> {
+  const appender = await conn.createAppender('delivery_file');
+  for (const f of files) {
+    appender.appendInteger(f.fileId);
+    appender.appendVarchar(f.file.path);
+    appender.appendVarchar(f.file.absolute);
+    appender.appendVarchar(f.file.contract.name);
+    if (f.file.practiceCode) appender.appendVarchar(f.file.practiceCode);
+    else appender.appendNull();
+    appender.appendBoolean(f.file.gzip);
+    appender.appendBigInt(BigInt(f.scan?.bytes ?? 0));
+    appender.appendVarchar(f.scan?.sha256 ?? '');
+    appender.appendBigInt(BigInt(f.scan?.lines ?? 0));
+    appender.appendBigInt(BigInt(f.scan?.blankLines ?? 0));
+    if (f.resentOf) appender.appendVarchar(f.resentOf);
+    else appender.appendNull();
+    appender.appendVarchar(f.status);
+    if (f.reason) appender.appendVarchar(f.reason);
+    else appender.appendNull();
+    appender.endRow();
+  }
+  appender.closeSync();
+}
+
+export function defaultConcurrency(): number {
+  return Math.min(Number(process.env.UV_THREADPOOL_SIZE ?? 4), availableParallelism() * 2);
+}

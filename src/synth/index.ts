@@ -1,0 +1,480 @@
+// `strata synth`: a synthetic LLR delivery at any scale, with the ground truth beside it.
+//
+// Stated mess (rates per data line of the file kind; every malformed line is an extra
+// line, so the ground truth is unaffected by what the loader rejects):
+//   malformed lines (wrong field count, impossible date, unknown setting): 0.1% of
+//   observations and medications, 0.2% of patients and secondary-care activity;
+//   exact duplicate lines: 0.3% of observations, medications and activity;
+//   one secondary-care file sent twice under another name; observations dated before
+//   birth: 0.05%; activity for patients no practice knows: 0.1%; gzip on a quarter of
+//   practices' observation and medication files and on one activity file.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import {
+  activityFile,
+  csvFiles,
+  lsoaFile,
+  medicationsFile,
+  observationsFile,
+  patientsFile,
+  practicesFile,
+  SCHEMA_VERSION,
+  type FileContract,
+} from '../contract.ts';
+import { efiCategory, EFI_DEFICIT_COUNT } from '../../pipeline/frailty.ts';
+import { ConfigError } from '../errors.ts';
+import { noProgress, type Progress } from '../progress.ts';
+import { dayOf, isoOf } from './calendar.ts';
+import { buildCodebook } from './codebook.ts';
+import {
+  ageWeights,
+  buildGeography,
+  LLR_PATIENTS,
+  PLACE_PROFILES,
+  selectPractices,
+  type Practice,
+} from './geography.ts';
+import {
+  generatePatient,
+  previousPracticeOf,
+  pseudoIdOf,
+  type PopulationContext,
+  type SynthPatient,
+} from './population.ts';
+import { hashUnit, Rng } from './random.ts';
+import { verhoeffCheckDigit, verhoeffValid } from '../snomed.ts';
+
+export const MESS = {
+  malformed: { patients: 0.002, observations: 0.001, medications: 0.001, activity: 0.002 },
+  duplicate: 0.003,
+  beforeBirth: 0.0005,
+  unknownPatient: 0.001,
+  gzipShare: 0.25,
+  secondaryCareParts: 4,
+} as const;
+
+export interface SynthOptions {
+  scale: number;
+  seed: number;
+  out: string;
+  asOf: string;
+  /** Keep only this many practices (spread over the three places), for small samples. */
+  practices?: number;
+  progress?: Progress;
+}
+
+export interface FileMess {
+  path: string;
+  practice_code: string | null;
+  lines: number;
+  malformed: number;
+  duplicates: number;
+  future_dated: number;
+  before_birth: number;
+  broken_check_digit: number;
+  unknown_patient: number;
+  copy_of: string | null;
+}
+
+export interface SynthSummary {
+  patients: number;
+  eligible: number;
+  practices: number;
+  files: FileMess[];
+}
+
+const GROUND_TRUTH_COLUMNS = [
+  'pseudo_id',
+  'practice_code',
+  'pcn_code',
+  'place',
+  'sex',
+  'birth_month',
+  'age',
+  'imd_decile',
+  'eligible',
+  'conditions',
+  'condition_count',
+  'efi_score',
+  'efi_category',
+  'efi_deficits',
+  'coded_frailty',
+  'hfrs',
+  'expected_cost_next_12m',
+  'expected_cost_prev_12m',
+  'realised_cost_prev_12m',
+  'p_admission_next_12m',
+  'p_admission_prev_12m',
+  'admitted_prev_12m',
+  'mover',
+];
+
+/** Lines of one output file, with its mess counted as it is written. */
+class FileBuffer {
+  lines: string[] = [];
+  mess: FileMess;
+  constructor(
+    readonly contract: FileContract,
+    path: string,
+    practiceCode: string | null,
+    readonly gzip: boolean,
+  ) {
+    this.mess = {
+      path: gzip ? `${path}.gz` : path,
+      practice_code: practiceCode,
+      lines: 0,
+      malformed: 0,
+      duplicates: 0,
+      future_dated: 0,
+      before_birth: 0,
+      broken_check_digit: 0,
+      unknown_patient: 0,
+      copy_of: null,
+    };
+  }
+  push(line: string) {
+    this.lines.push(line);
+  }
+  write(root: string) {
+    const header = Object.keys(this.contract.columns).join(',');
+    this.mess.lines = this.lines.length;
+    const text = header + '\n' + (this.lines.length ? this.lines.join('\n') + '\n' : '');
+    const path = join(root, this.mess.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, this.gzip ? gzipSync(text, { level: 1 }) : text);
+    this.lines = [];
+  }
+}
+
+export function synthesise(opts: SynthOptions): SynthSummary {
+  if (!(opts.scale >= 0.0001 && opts.scale <= 5))
+    throw new ConfigError('--scale must be between 0.0001 and 5');
+  if (!Number.isInteger(opts.seed)) throw new ConfigError('--seed must be a whole number');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf) || Number.isNaN(dayOf(opts.asOf)))
+    throw new ConfigError('--as-of must be a date, YYYY-MM-DD');
+  const progress = opts.progress ?? noProgress;
+  const asOf = dayOf(opts.asOf);
+  const geography = buildGeography();
+  const practices = selectPractices(geography.practices, opts.practices ?? geography.practices.length);
+  const ctx: PopulationContext = {
+    seed: opts.seed,
+    asOf,
+    codebook: buildCodebook(),
+    practices,
+    ageWeights: new Map(PLACE_PROFILES.map((p) => [p.place, ageWeights(p.over65)])),
+  };
+
+  rmSync(opts.out, { recursive: true, force: true });
+  mkdirSync(opts.out, { recursive: true });
+
+  // Roster: patient numbers [start, start + current) are registered today at practice i;
+  // the `gone` after them died or left LLR during the history.
+  const rosters = practices.map((p) => ({
+    current: Math.max(1, Math.round(p.listSize * opts.scale)),
+    start: 0,
+    gone: 0,
+  }));
+  let next = 0;
+  for (const r of rosters) {
+    r.start = next;
+    r.gone = Math.round(r.current * 0.1);
+    next += r.current + r.gone;
+  }
+  const total = next;
+
+  // Movers: listed under the practice they left, so it can write its part of their record.
+  const moversOut: { n: number; home: number }[][] = practices.map(() => []);
+  rosters.forEach((r, home) => {
+    for (let n = r.start; n < r.start + r.current; n++) {
+      const prev = previousPracticeOf(ctx, n, home, true);
+      if (prev !== null) moversOut[prev]!.push({ n, home });
+    }
+  });
+
+  const files: FileMess[] = [];
+  const truthLines: string[] = [stringify([GROUND_TRUTH_COLUMNS]).trimEnd()];
+  const partSize = Math.ceil(practices.length / MESS.secondaryCareParts);
+  let activityBuffer: FileBuffer | null = null;
+  let activityPart = 0;
+  let eligible = 0;
+  const mess = new Rng(opts.seed, 0x3e55);
+  const dmdOf = dmdCodes();
+
+  progress.start('Generating practices', practices.length);
+  practices.forEach((practice, i) => {
+    const roster = rosters[i]!;
+    const gz = hashUnit(opts.seed, i, 0x92) < MESS.gzipShare;
+    const base = `practices/${practice.practice_code}`;
+    const patients = new FileBuffer(patientsFile, `${base}/patients.csv`, practice.practice_code, false);
+    const observations = new FileBuffer(
+      observationsFile,
+      `${base}/observations.csv`,
+      practice.practice_code,
+      gz,
+    );
+    const medications = new FileBuffer(
+      medicationsFile,
+      `${base}/medications.csv`,
+      practice.practice_code,
+      gz,
+    );
+    if (i % partSize === 0) {
+      activityBuffer?.write(opts.out);
+      if (activityBuffer) files.push(activityBuffer.mess);
+      activityPart++;
+      activityBuffer = new FileBuffer(
+        activityFile,
+        `secondary-care/acute-activity-part${activityPart}.csv`,
+        null,
+        activityPart === 2,
+      );
+    }
+    const activity = activityBuffer!;
+
+    const writeRecord = (p: SynthPatient, from: number, to: number) => {
+      for (const o of p.observations) {
+        if (o.day < from || o.day >= to) continue;
+        const line = `${p.pseudoId},${isoOf(o.day)},${o.code},${o.value},${o.unit}`;
+        observations.push(line);
+        if (o.day > asOf) observations.mess.future_dated++;
+        if (!verhoeffValid(o.code)) observations.mess.broken_check_digit++;
+        if (mess.chance(MESS.duplicate)) {
+          observations.push(line);
+          observations.mess.duplicates++;
+        }
+        if (mess.chance(MESS.beforeBirth)) {
+          observations.push(`${p.pseudoId},${isoOf(p.birthDay - mess.int(30, 3000))},${o.code},,`);
+          observations.mess.before_birth++;
+        }
+      }
+      for (const m of p.medications) {
+        if (m.day < from || m.day >= to) continue;
+        const line = `${p.pseudoId},${isoOf(m.day)},${dmdOf(m.bnf)},${m.bnf}AAAAAA,${28 * (1 + (m.day % 3))}`;
+        medications.push(line);
+        if (mess.chance(MESS.duplicate)) {
+          medications.push(line);
+          medications.mess.duplicates++;
+        }
+      }
+    };
+
+    for (let n = roster.start; n < roster.start + roster.current + roster.gone; n++) {
+      const isCurrent = n < roster.start + roster.current;
+      const p = generatePatient(ctx, n, i, isCurrent);
+      const own = p.registrations[p.registrations.length - 1]!;
+      patients.push(patientLine(p, own.from, own.to));
+      writeRecord(p, p.registrations.length > 1 ? own.from : -Infinity, Infinity);
+      for (const a of p.activity) {
+        const line = activityLine(p.pseudoId, a, opts.seed, mess);
+        activity.push(line);
+        if (mess.chance(MESS.duplicate)) {
+          activity.push(line);
+          activity.mess.duplicates++;
+        }
+      }
+      if (p.eligible) eligible++;
+      truthLines.push(truthLine(p, practice, p.registrations.length > 1));
+    }
+    for (const { n, home } of moversOut[i]!) {
+      const p = generatePatient(ctx, n, home, true);
+      const earlier = p.registrations[0]!;
+      patients.push(patientLine(p, earlier.from, earlier.to));
+      writeRecord(p, -Infinity, earlier.to!);
+    }
+
+    injectMalformed(patients, MESS.malformed.patients, mess, opts.seed);
+    injectMalformed(observations, MESS.malformed.observations, mess, opts.seed);
+    injectMalformed(medications, MESS.malformed.medications, mess, opts.seed);
+    for (const b of [patients, observations, medications]) {
+      b.write(opts.out);
+      files.push(b.mess);
+    }
+    progress.tick();
+  });
+  progress.stop();
+
+  // Activity for people no practice has registered (for example, out-of-area visitors).
+  const last = activityBuffer!;
+  const strangers = Math.max(
+    1,
+    Math.round(last.lines.length * MESS.unknownPatient * MESS.secondaryCareParts),
+  );
+  for (let k = 0; k < strangers; k++) {
+    const start = asOf - mess.int(1, 3 * 365);
+    last.push(
+      `${activityId(opts.seed, -1 - k)},${pseudoIdOf(opts.seed ^ 0x5eed, k)},AE,RWE,${isoOf(start)},,,,,150.00`,
+    );
+    last.mess.unknown_patient++;
+  }
+  injectMalformed(last, MESS.malformed.activity, mess, opts.seed);
+  last.write(opts.out);
+  files.push(last.mess);
+  for (const f of files) if (f.path.startsWith('secondary-care/') && f !== last.mess) void f;
+
+  // A provider resent its first file under a new name.
+  const first = files.find((f) => f.path.startsWith('secondary-care/'))!;
+  const resentPath = first.path.replace('.csv', '-resent.csv');
+  writeFileSync(join(opts.out, resentPath), readBack(opts.out, first.path));
+  files.push({ ...first, path: resentPath, copy_of: first.path });
+
+  writeReference(
+    opts.out,
+    practicesFile,
+    practices.map((p) => [p.practice_code, p.practice_name, p.pcn_code, p.pcn_name, p.place]),
+  );
+  writeReference(
+    opts.out,
+    lsoaFile,
+    geography.lsoas.map((l) => [l.lsoa_code, String(l.imd_decile), l.place]),
+  );
+  writeFileSync(
+    join(opts.out, 'delivery.json'),
+    JSON.stringify(
+      {
+        extract_date: opts.asOf,
+        source_system: 'strata synthetic LLR',
+        schema_version: SCHEMA_VERSION,
+        description: `Synthetic delivery: scale ${opts.scale}, seed ${opts.seed}`,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  mkdirSync(join(opts.out, 'ground-truth'), { recursive: true });
+  writeFileSync(
+    join(opts.out, 'ground-truth', 'patients.csv.gz'),
+    gzipSync(truthLines.join('\n') + '\n', { level: 6 }),
+  );
+  const summary: SynthSummary = { patients: total, eligible, practices: practices.length, files };
+  writeFileSync(
+    join(opts.out, 'ground-truth', 'mess.json'),
+    JSON.stringify(
+      { scale: opts.scale, seed: opts.seed, as_of: opts.asOf, rates: MESS, ...summary },
+      null,
+      2,
+    ) + '\n',
+  );
+  return summary;
+}
+
+import { readFileSync } from 'node:fs';
+function readBack(root: string, path: string) {
+  return readFileSync(join(root, path));
+}
+
+function patientLine(p: SynthPatient, from: number, to: number | null): string {
+  return `${p.pseudoId},${p.sex},${p.birthMonth},${p.lsoa},${isoOf(from)},${to === null ? '' : isoOf(to)},${p.deathDay === null ? '' : isoOf(p.deathDay)}`;
+}
+
+const PROVIDERS = ['RWE', 'RWE', 'RWE', 'RWE', 'RX1', 'RNQ', 'RLT'];
+const HRG = { APC_NEL: 'WH', APC_EL: 'HN', APC_DC: 'FE', OP: 'WF', AE: 'VB' } as const;
+
+function activityId(seed: number, k: number) {
+  return `A${(hashUnit(seed, k, 0xac7) * 1e10).toFixed(0).padStart(10, '0')}${String(Math.abs(k)).padStart(7, '0')}`;
+}
+
+let activityCounter = 0;
+function activityLine(pseudoId: string, a: SynthPatient['activity'][number], seed: number, rng: Rng): string {
+  const id = activityId(seed, activityCounter++);
+  const provider = PROVIDERS[Math.floor(hashUnit(seed, activityCounter, 0x9) * PROVIDERS.length)]!;
+  const hrg = `${HRG[a.setting]}${String(10 + (activityCounter % 80)).padStart(2, '0')}${'ABCDE'[activityCounter % 5]}`;
+  const [primary, ...secondary] = a.diagnoses;
+  // A few spells carry a diagnosis that lost characters on the way; the pipeline drops it.
+  if (a.diagnoses.length && rng.chance(0.003)) secondary.push(rng.pick(['R5', '1234', 'I5O0']));
+  return [
+    id,
+    pseudoId,
+    a.setting,
+    provider,
+    isoOf(a.start),
+    a.end === null ? '' : isoOf(a.end),
+    hrg,
+    primary ?? '',
+    secondary.join(';'),
+    a.cost === null ? '' : a.cost.toFixed(2),
+  ].join(',');
+}
+
+function injectMalformed(buffer: FileBuffer, rate: number, rng: Rng, seed: number) {
+  const n = Math.max(buffer.lines.length > 0 ? 1 : 0, Math.round(buffer.lines.length * rate));
+  const cols = Object.keys(buffer.contract.columns);
+  for (let k = 0; k < n; k++) {
+    const at = rng.int(0, buffer.lines.length);
+    const kinds =
+      buffer.contract === activityFile
+        ? ['extra', 'missing', 'date', 'setting']
+        : ['extra', 'missing', 'date'];
+    const kind = kinds[k % kinds.length];
+    const template = buffer.lines[rng.int(0, buffer.lines.length - 1)]!.split(',');
+    const stranger = pseudoIdOf(seed ^ 0xbad, rng.int(0, 1e9));
+    template[cols.indexOf('pseudo_id')] = stranger;
+    let line: string;
+    if (kind === 'extra') line = [...template, 'x'].join(',');
+    else if (kind === 'missing') line = template.slice(0, -1).join(',');
+    else if (kind === 'setting') {
+      template[cols.indexOf('setting')] = rng.pick(['APC_XX', 'A&E', 'op']);
+      line = template.join(',');
+    } else {
+      const dateCol = cols.findIndex((c) => buffer.contract.columns[c]!.sqlType === 'DATE');
+      template[dateCol] = rng.pick(['2023-02-30', '31/12/2023', '2024-13-01', '20230115']);
+      line = template.join(',');
+    }
+    buffer.lines.splice(at, 0, line);
+    buffer.mess.malformed++;
+  }
+}
+
+function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string {
+  const t = p.truth;
+  const efiScore = t ? t.efiDeficits.length / EFI_DEFICIT_COUNT : null;
+  const row = [
+    p.pseudoId,
+    practice.practice_code,
+    practice.pcn_code,
+    practice.place,
+    p.sex,
+    p.birthMonth,
+    t ? t.age : '',
+    p.imd,
+    p.eligible,
+    t ? t.conditions.join(';') : '',
+    t ? t.conditions.length : '',
+    efiScore === null ? '' : efiScore.toFixed(4),
+    efiScore === null ? '' : efiCategory(efiScore),
+    t ? t.efiDeficits.join(';') : '',
+    t ? t.codedFrailty : '',
+    t ? t.hfrs : '',
+    t ? t.expectedCostNext.toFixed(2) : '',
+    t ? t.expectedCostPrev.toFixed(2) : '',
+    t ? t.realisedCostPrev.toFixed(2) : '',
+    t ? t.pAdmissionNext.toFixed(5) : '',
+    t ? t.pAdmissionPrev.toFixed(5) : '',
+    t ? t.admittedPrev : '',
+    mover,
+  ];
+  return stringify([row], { cast: { boolean: (v) => String(v) } }).trimEnd();
+}
+
+function writeReference(root: string, contract: FileContract, rows: string[][]) {
+  const path = join(root, contract.path);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, stringify([Object.keys(contract.columns), ...rows]));
+}
+
+/** Placeholder dm+d-shaped ids (valid check digit), one per BNF chemical: not real dm+d codes. */
+function dmdCodes() {
+  const memo = new Map<string, string>();
+  return (bnf: string) => {
+    let code = memo.get(bnf);
+    if (!code) {
+      const body = `3${String(Math.floor(hashUnit(0xd3d, ...[...bnf].map((c) => c.charCodeAt(0))) * 1e8)).padStart(8, '0')}1000001`;
+      code = body + verhoeffCheckDigit(body);
+      memo.set(bnf, code);
+    }
+    return code;
+  };
+}
+
+export { csvFiles, LLR_PATIENTS };

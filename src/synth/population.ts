@@ -1,0 +1,551 @@
+// The generative model of one synthetic patient: demographics, registrations, chronic
+// conditions (and the near-misses the counting rules must not count), eFI-style
+// deficits, coded frailty, prescriptions and secondary-care activity with cost.
+//
+// Each patient is a pure function of (seed, patient number), so a mover's earlier
+// practice can regenerate the same life and write the part of the record it holds.
+//
+// Cost model (stated, so tests can rely on it): a patient's yearly risk index is
+//   R = age_sex_factor * exp(sum of condition effects + 0.06 * eFI deficits
+//       + 0.04 * (5.5 - IMD decile)) * u,   u ~ Gamma(shape 3, mean 1), fixed for life;
+// activity in a year is Poisson by setting with rate = base rate * R, each unit of
+// activity costing the national unit cost times a mean-one log-normal. Expected cost in a
+// year is therefore R * sum(base rate * unit cost).
+import { conditions, type ConditionDeclaration, type Criterion } from '../../pipeline/conditions.ts';
+import { deficits, efiCategory, CODED_FRAILTY, EFI_DEFICIT_COUNT } from '../../pipeline/frailty.ts';
+import type { Setting } from '../contract.ts';
+import { addMonths, ageOn, isoOf, monthStart } from './calendar.ts';
+import { hash, hashUnit, Rng } from './random.ts';
+import type { Codebook } from './codebook.ts';
+import type { Practice } from './geography.ts';
+
+export const UNIT_COST: Record<Setting, number> = {
+  APC_NEL: 1600,
+  APC_EL: 3700,
+  APC_DC: 740,
+  OP: 120,
+  AE: 150,
+};
+/** Yearly events per unit of risk index. */
+export const BASE_RATE: Record<Setting, number> = {
+  APC_NEL: 0.072,
+  APC_EL: 0.045,
+  APC_DC: 0.1,
+  OP: 1.1,
+  AE: 0.32,
+};
+export const COST_PER_RISK = (Object.keys(UNIT_COST) as Setting[]).reduce(
+  (s, k) => s + UNIT_COST[k] * BASE_RATE[k],
+  0,
+);
+
+const CONDITION_EFFECT: Record<string, number> = {
+  heart_failure: 0.75,
+  cancer: 0.65,
+  copd: 0.55,
+  dementia: 0.5,
+  ckd_3_5: 0.45,
+  chronic_liver_disease: 0.55,
+  coronary_heart_disease: 0.4,
+  atrial_fibrillation: 0.4,
+  stroke_tia: 0.4,
+  diabetes: 0.35,
+  parkinsons_disease: 0.45,
+  peripheral_vascular_disease: 0.4,
+  alcohol_problems: 0.45,
+  substance_misuse: 0.45,
+  schizophrenia_bipolar: 0.35,
+  epilepsy: 0.35,
+  multiple_sclerosis: 0.4,
+  bronchiectasis: 0.35,
+  inflammatory_bowel_disease: 0.35,
+};
+const DEFAULT_CONDITION_EFFECT = 0.18;
+
+const AGE_FACTOR = (age: number) =>
+  age < 5 ? 0.8 : age < 18 ? 0.35 : age < 45 ? 0.45 : age < 65 ? 0.7 : age < 75 ? 1.1 : age < 85 ? 1.6 : 2.1;
+
+export interface Registration {
+  practice: number;
+  from: number;
+  to: number | null;
+}
+
+export interface SynthPatient {
+  number: number;
+  pseudoId: string;
+  sex: 'F' | 'M' | 'U';
+  birthDay: number;
+  birthMonth: string;
+  lsoa: string;
+  imd: number;
+  registrations: Registration[];
+  deathDay: number | null;
+  /** Day the record stops growing (death or leaving LLR), else null. */
+  endDay: number | null;
+  eligible: boolean;
+  observations: { day: number; code: string; value: string; unit: string }[];
+  medications: { day: number; bnf: string }[];
+  activity: ActivityEvent[];
+  truth: PatientTruth | null;
+}
+
+export interface ActivityEvent {
+  setting: Setting;
+  start: number;
+  end: number | null;
+  diagnoses: string[];
+  /** Null: sent without a cost, so the unit cost applies. */
+  cost: number | null;
+}
+
+export interface PatientTruth {
+  age: number;
+  conditions: string[];
+  efiDeficits: string[];
+  codedFrailty: 'none' | 'mild' | 'moderate' | 'severe';
+  hfrs: number;
+  expectedCostNext: number;
+  expectedCostPrev: number;
+  realisedCostPrev: number;
+  pAdmissionNext: number;
+  pAdmissionPrev: number;
+  admittedPrev: boolean;
+}
+
+export interface PopulationContext {
+  seed: number;
+  asOf: number;
+  codebook: Codebook;
+  practices: Practice[];
+  ageWeights: Map<string, number[]>;
+}
+
+const YEAR = 365;
+
+function logit(p: number) {
+  const q = Math.min(Math.max(p, 1e-6), 1 - 1e-6);
+  return Math.log(q / (1 - q));
+}
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+function bandPrevalence(c: ConditionDeclaration, age: number, sex: string): number {
+  if (age < 18)
+    return c.id === 'asthma' || c.id === 'psoriasis_eczema' || c.id === 'epilepsy' ? c.prevalence.under45 : 0;
+  const p =
+    age < 45
+      ? c.prevalence.under45
+      : age < 65
+        ? c.prevalence.from45to64
+        : age < 75
+          ? c.prevalence.from65to74
+          : c.prevalence.over75;
+  if (c.id === 'prostate_disorders') return sex === 'M' ? 2 * p : 0;
+  return p;
+}
+
+function deficitAgeFactor(age: number) {
+  return age < 18 ? 0 : age < 45 ? 0.12 : age < 65 ? 0.4 : age < 75 ? 0.75 : age < 85 ? 1.3 : 1.7;
+}
+
+/** Which stream a patient number belongs to, and whether they moved between practices. */
+export interface Roster {
+  practice: number;
+  /** First patient number of each practice; patients [start, start + current) are registered now. */
+  start: number;
+  current: number;
+  gone: number;
+}
+
+export function pseudoIdOf(seed: number, n: number): string {
+  // 64 bits from two independent hashes: unique enough at 6 million patients, stable by seed.
+  const a = hash(seed, n, 0xa11ce).toString(16).padStart(8, '0');
+  const b = hash(seed, n, 0xb0b).toString(16).padStart(8, '0');
+  return a + b;
+}
+
+/** The earlier practice of a mover, or null. Decided from the patient number alone. */
+export function previousPracticeOf(
+  ctx: PopulationContext,
+  n: number,
+  home: number,
+  isCurrent: boolean,
+): number | null {
+  if (!isCurrent || ctx.practices.length < 2 || hashUnit(ctx.seed, n, 77) >= 0.03) return null;
+  const k = Math.floor(hashUnit(ctx.seed, n, 78) * (ctx.practices.length - 1));
+  return k >= home ? k + 1 : k;
+}
+
+export function generatePatient(
+  ctx: PopulationContext,
+  n: number,
+  home: number,
+  isCurrent: boolean,
+): SynthPatient {
+  const { asOf, codebook: book } = ctx;
+  const rng = new Rng(ctx.seed, n);
+  const practice = ctx.practices[home]!;
+  const sex = rng.chance(0.001) ? 'U' : rng.chance(0.5) ? 'F' : 'M';
+  const goneKind = isCurrent ? null : rng.chance(0.35) ? 'died' : 'left';
+  const weights = ctx.ageWeights.get(practice.place)!;
+  let age = pickIndex(rng, weights);
+  if (goneKind === 'died') age = Math.max(age, 55 + rng.int(0, 40));
+  const birthMonthDay = monthStart(addMonths(asOf, -(age * 12 + rng.int(0, 11))));
+  const birthDay = birthMonthDay;
+  const birthMonth = isoOf(birthDay).slice(0, 7);
+  age = ageOn(birthDay, asOf);
+  const lsoa = rng.pick(practice.lsoas);
+
+  // Registrations: most people have been registered for years; some joined recently.
+  const historyStart = addMonths(asOf, -48);
+  let regFrom = rng.chance(0.06) ? asOf - rng.int(20, 3 * YEAR) : asOf - rng.int(3 * YEAR, 25 * YEAR);
+  regFrom = Math.max(regFrom, birthDay + rng.int(5, 40));
+  let endDay: number | null = null;
+  let deathDay: number | null = null;
+  if (goneKind) {
+    endDay = asOf - rng.int(15, 3 * YEAR - 15);
+    if (endDay <= regFrom) regFrom = Math.max(birthDay + 1, endDay - rng.int(200, 2000));
+    if (goneKind === 'died') deathDay = endDay;
+  }
+  const registrations: Registration[] = [];
+  const previous = previousPracticeOf(ctx, n, home, isCurrent);
+  if (previous !== null) {
+    const moveDay = asOf - rng.int(60, 3 * YEAR - 60);
+    const earlierFrom = Math.min(regFrom, moveDay - rng.int(200, 4000));
+    registrations.push({ practice: previous, from: Math.max(earlierFrom, birthDay + 1), to: moveDay });
+    registrations.push({ practice: home, from: moveDay, to: null });
+  } else {
+    registrations.push({ practice: home, from: regFrom, to: endDay });
+  }
+
+  // Latent traits: morbidity and frailty are correlated; deprivation adds morbidity.
+  const z = rng.normal();
+  const f = 0.6 * z + 0.8 * rng.normal();
+  const u = rng.gamma(3, 1 / 3);
+  const dep = 0.09 * (5.5 - lsoa.imd_decile);
+
+  const obs: SynthPatient['observations'] = [];
+  const meds: SynthPatient['medications'] = [];
+  const code = (day: number, c: string) => obs.push({ day, code: c, value: '', unit: '' });
+  const window12 = addMonths(asOf, -12);
+  const recent = () => rng.int(window12 + 10, asOf - 10);
+  const pastOnset = () => rng.int(Math.max(birthDay + 200, asOf - 15 * YEAR), asOf - 10);
+  const series = (bnf: string, from: number, to: number, every: number) => {
+    for (let d = to - rng.int(0, every - 1); d >= from; d -= every) meds.push({ day: d, bnf });
+  };
+
+  const active: string[] = [];
+  const onset = new Map<string, number>();
+  const adult = age >= 18;
+  for (const c of conditions) {
+    const prev = bandPrevalence(c, age, sex);
+    if (prev <= 0) continue;
+    const isActive = rng.next() < sigmoid(logit(prev) - 0.1 + 0.9 * z + dep);
+    const isNoise = !isActive && rng.next() < Math.min(0.25, 1.5 * prev);
+    if (!isActive && !isNoise) continue;
+    const criterion: Criterion = c.criteria.length > 1 && rng.chance(0.3) ? c.criteria[1]! : c.criteria[0]!;
+    const dx = 'codelist' in criterion ? book.diagnosisCodes(criterion.codelist) : [];
+    const pickDx = () => rng.pick(dx);
+    if (isActive) {
+      active.push(c.id);
+      let first: number;
+      switch (criterion.kind) {
+        case 'diagnosis':
+          if (criterion.withinMonths) {
+            first = recent();
+            code(first, pickDx());
+            if (rng.chance(0.4)) code(rng.int(asOf - 3 * YEAR, window12 - 10), pickDx());
+          } else if (criterion.firstWithinMonths) {
+            first = rng.int(addMonths(asOf, -criterion.firstWithinMonths) + 15, asOf - 10);
+            code(first, pickDx());
+            if (first < asOf - 60 && rng.chance(0.5)) code(rng.int(first + 1, asOf - 10), pickDx());
+          } else {
+            first = pastOnset();
+            code(first, pickDx());
+            if (rng.chance(0.3)) code(rng.int(first, asOf - 1), pickDx());
+            if (c.resolved && rng.chance(0.1) && first < asOf - 100) {
+              // Resolved and later diagnosed again: counts.
+              const resolvedDay = rng.int(first + 1, asOf - 60);
+              code(resolvedDay, rng.pick(book.diagnosisCodes(c.resolved)));
+              code(rng.int(resolvedDay + 1, asOf - 10), pickDx());
+            }
+          }
+          break;
+        case 'treated': {
+          first = pastOnset();
+          code(first, pickDx());
+          const meds_ = book.medicationCodes(criterion.medication);
+          series(rng.pick(meds_), Math.max(first, historyStart), asOf - 10, rng.pick([56, 84, 112]));
+          meds.push({ day: recent(), bnf: rng.pick(meds_) });
+          break;
+        }
+        case 'prescriptions': {
+          const chem = rng.pick(book.medicationCodes(criterion.medication));
+          const k = criterion.minIssues + rng.int(0, 6);
+          for (let i = 0; i < k; i++) meds.push({ day: recent(), bnf: chem });
+          first = window12 + 10;
+          if (rng.chance(0.5))
+            for (let i = 0; i < 3; i++) meds.push({ day: rng.int(historyStart, window12 - 10), bnf: chem });
+          break;
+        }
+      }
+      onset.set(c.id, first);
+    } else {
+      // Near-misses: recorded in a way the rules must not count.
+      switch (criterion.kind) {
+        case 'diagnosis': {
+          const kinds = ['future', 'brokenCheckDigit'];
+          if (criterion.withinMonths || criterion.firstWithinMonths) kinds.push('outOfWindow');
+          if (c.resolved) kinds.push('resolved', 'resolved');
+          const kind = rng.pick(kinds);
+          if (kind === 'future') code(asOf + rng.int(5, 200), pickDx());
+          else if (kind === 'brokenCheckDigit') code(pastOnset(), book.breakCheckDigit(pickDx(), rng));
+          else if (kind === 'resolved') {
+            const d = rng.int(Math.max(birthDay + 200, asOf - 15 * YEAR), asOf - 100);
+            code(d, pickDx());
+            code(rng.int(d + 1, asOf - 10), rng.pick(book.diagnosisCodes(c.resolved!)));
+          } else if (criterion.withinMonths) code(rng.int(asOf - 3 * YEAR, window12 - 10), pickDx());
+          else {
+            const first = rng.int(
+              asOf - 12 * YEAR,
+              addMonths(asOf, -(criterion.firstWithinMonths ?? 60)) - 15,
+            );
+            if (first > birthDay + 100) {
+              code(first, pickDx());
+              code(recent(), pickDx());
+            }
+          }
+          break;
+        }
+        case 'treated': {
+          code(pastOnset(), pickDx());
+          // Treatment stopped more than a year ago.
+          meds.push({
+            day: rng.int(asOf - 2 * YEAR, window12 - 10),
+            bnf: rng.pick(book.medicationCodes(criterion.medication)),
+          });
+          break;
+        }
+        case 'prescriptions': {
+          const chem = rng.pick(book.medicationCodes(criterion.medication));
+          const k = criterion.minIssues - 1;
+          if (k > 0) for (let i = 0; i < k; i++) meds.push({ day: recent(), bnf: chem });
+          else meds.push({ day: rng.int(asOf - 2 * YEAR, window12 - 10), bnf: chem });
+          break;
+        }
+      }
+    }
+  }
+
+  // eFI-style deficits beyond those the condition codes already imply.
+  const deficitOnset = new Map<string, number>();
+  if (adult) {
+    const ageF = deficitAgeFactor(age);
+    for (const d of deficits) {
+      if (!d.codelist) continue;
+      const safe = book.deficitOnlyCodes(d.codelist);
+      if (!safe.length) continue;
+      const p = sigmoid(logit(d.prevalence65 * ageF) - 0.2 + 0.65 * f);
+      if (rng.next() < p) {
+        const day = rng.int(Math.max(birthDay + 200, asOf - 12 * YEAR), asOf - 10);
+        code(day, rng.pick(safe));
+        deficitOnset.set(d.id, day);
+      }
+    }
+  }
+
+  // Repeat prescriptions for everyday conditions drive polypharmacy.
+  const drugMean =
+    (age < 45 ? 0.25 : age < 65 ? 1.1 : age < 75 ? 2.4 : 3.4) * Math.exp(0.35 * z + 0.1 * active.length);
+  const background = book.background;
+  const nDrugs = Math.min(background.length, rng.poisson(drugMean));
+  const chosen = new Set<string>();
+  while (chosen.size < nDrugs) chosen.add(rng.pick(background));
+  for (const chem of chosen) {
+    const from = Math.max(historyStart, rng.chance(0.8) ? historyStart : rng.int(historyStart, asOf - 30));
+    const to = rng.chance(0.85) ? asOf - 1 : rng.int(from, asOf - 1);
+    series(chem, from, to, rng.pick([56, 84, 112]));
+  }
+
+  // Everyday coded entries that count for nothing.
+  const years = (asOf - Math.max(historyStart, birthDay)) / YEAR;
+  const nNoise = rng.poisson(years * (1.2 + age / 40));
+  for (let i = 0; i < nNoise; i++) {
+    const noise = rng.pick(book.unrelated);
+    obs.push({
+      day: rng.int(Math.max(historyStart, birthDay), asOf - 1),
+      code: noise.code,
+      value: noise.value(rng),
+      unit: noise.unit,
+    });
+  }
+
+  // Coded frailty severity, mostly among older people and in line with their deficits.
+  const efiBefore = countDeficits(book, obs, meds, asOf, birthDay);
+  const efiCat = efiCategory(efiBefore.length / EFI_DEFICIT_COUNT);
+  if (adult && ((age >= 65 && rng.chance(0.45)) || (age < 65 && rng.chance(0.004)))) {
+    const severity = age < 65 ? 'moderate' : efiCat === 'fit' ? (rng.chance(0.15) ? 'mild' : null) : efiCat;
+    if (severity) {
+      code(
+        rng.int(addMonths(asOf, -CODED_FRAILTY.withinMonths) + 15, asOf - 10),
+        rng.pick(book.diagnosisCodes(CODED_FRAILTY.codelists[severity])),
+      );
+      // An older assessment, outside the window, that must not count.
+      if (rng.chance(0.15))
+        code(
+          rng.int(asOf - 6 * YEAR, addMonths(asOf, -CODED_FRAILTY.withinMonths) - 15),
+          rng.pick(book.diagnosisCodes(CODED_FRAILTY.codelists.severe)),
+        );
+    }
+  }
+
+  // Secondary care, year by year, from the risk index at the start of each year.
+  const riskAt = (t: number) => {
+    const a = ageOn(birthDay, t);
+    if (a < 0) return 0;
+    let lp = dep * 0.45;
+    for (const id of active)
+      if ((onset.get(id) ?? 0) <= t) lp += CONDITION_EFFECT[id] ?? DEFAULT_CONDITION_EFFECT;
+    let nDef = 0;
+    for (const [, day] of deficitOnset) if (day <= t) nDef++;
+    lp += 0.06 * nDef;
+    return AGE_FACTOR(a) * (sex === 'M' ? 1.05 : 1) * Math.exp(lp) * u;
+  };
+  const activity: ActivityEvent[] = [];
+  const stop = endDay ?? asOf;
+  for (let y = 3; y >= 0; y--) {
+    const periodStart = addMonths(asOf, -12 * (y + 1));
+    const periodEnd = addMonths(asOf, -12 * y);
+    const r = riskAt(periodStart);
+    if (r <= 0) continue;
+    for (const setting of Object.keys(BASE_RATE) as Setting[]) {
+      const k = rng.poisson(BASE_RATE[setting] * r);
+      for (let i = 0; i < k; i++) {
+        const start = rng.int(periodStart + 1, periodEnd);
+        if (start > stop || start <= birthDay) continue;
+        const los =
+          setting === 'APC_NEL'
+            ? rng.int(0, 2) + rng.poisson(3 * Math.max(0.3, age / 60))
+            : setting === 'APC_EL'
+              ? rng.int(1, 5)
+              : 0;
+        const end = setting.startsWith('APC') ? Math.min(start + los, asOf) : null;
+        const diagnoses = setting.startsWith('APC') ? admissionDiagnoses(rng, book, f, age) : [];
+        const cost = rng.chance(0.05)
+          ? null
+          : Math.round(UNIT_COST[setting] * rng.lognormalUnitMean(0.6) * 100) / 100;
+        activity.push({ setting, start, end, diagnoses, cost });
+      }
+    }
+  }
+
+  const eligible = isCurrent;
+  let truth: PatientTruth | null = null;
+  if (eligible) {
+    const rNext = riskAt(asOf);
+    const prevStart = addMonths(asOf, -12);
+    const rPrev = riskAt(prevStart);
+    const realisedPrev = activity
+      .filter((a) => a.start > prevStart && a.start <= asOf)
+      .reduce((s, a) => s + (a.cost ?? UNIT_COST[a.setting]), 0);
+    truth = {
+      age,
+      conditions: [...active].sort(),
+      efiDeficits: countDeficits(book, obs, meds, asOf, birthDay),
+      codedFrailty: latestCodedFrailty(book, obs, asOf),
+      hfrs: hfrsOf(book, activity, asOf),
+      expectedCostNext: rNext * COST_PER_RISK,
+      expectedCostPrev: rPrev * COST_PER_RISK,
+      realisedCostPrev: realisedPrev,
+      pAdmissionNext: 1 - Math.exp(-BASE_RATE.APC_NEL * rNext),
+      pAdmissionPrev: 1 - Math.exp(-BASE_RATE.APC_NEL * rPrev),
+      admittedPrev: activity.some((a) => a.setting === 'APC_NEL' && a.start > prevStart && a.start <= asOf),
+    };
+  }
+
+  // The record stops where the registration with LLR does.
+  const keepObs = endDay === null ? obs : obs.filter((o) => o.day <= endDay);
+  const keepMeds = endDay === null ? meds : meds.filter((m) => m.day <= endDay);
+  return {
+    number: n,
+    pseudoId: pseudoIdOf(ctx.seed, n),
+    sex,
+    birthDay,
+    birthMonth,
+    lsoa: lsoa.lsoa_code,
+    imd: lsoa.imd_decile,
+    registrations,
+    deathDay,
+    endDay,
+    eligible,
+    observations: keepObs,
+    medications: keepMeds,
+    activity,
+    truth,
+  };
+}
+
+function admissionDiagnoses(rng: Rng, book: Codebook, f: number, age: number): string[] {
+  const frailShare = sigmoid(-2.6 + 0.9 * f + (age >= 75 ? 1.2 : age >= 65 ? 0.6 : 0));
+  const out: string[] = [];
+  const n = 1 + rng.poisson(age >= 65 ? 2 : 0.8);
+  for (let i = 0; i < n; i++)
+    out.push(rng.chance(frailShare) ? rng.pick(book.hfrsCodes) : rng.pick(book.otherIcd10));
+  return out.map((c) => (rng.chance(0.5) ? c + rng.pick(['0', '1', '8', '9', 'X']) : c));
+}
+
+/** Deficits a correct eFI-style count finds on `asOf`: codes on or before it, after birth, polypharmacy in 12 months. */
+function countDeficits(
+  book: Codebook,
+  obs: SynthPatient['observations'],
+  meds: SynthPatient['medications'],
+  asOf: number,
+  birthDay: number,
+): string[] {
+  const found = new Set<string>();
+  for (const o of obs) {
+    if (o.day > asOf || o.day < birthDay) continue;
+    for (const d of book.deficitsOfCode(o.code)) found.add(d);
+  }
+  const windowStart = addMonths(asOf, -12);
+  const drugs = new Set<string>();
+  for (const m of meds) if (m.day > windowStart && m.day <= asOf) drugs.add(m.bnf);
+  if (drugs.size >= 5) found.add('polypharmacy');
+  return [...found].sort();
+}
+
+function latestCodedFrailty(
+  book: Codebook,
+  obs: SynthPatient['observations'],
+  asOf: number,
+): PatientTruth['codedFrailty'] {
+  const from = addMonths(asOf, -CODED_FRAILTY.withinMonths);
+  let best: { day: number; severity: PatientTruth['codedFrailty'] } | null = null;
+  for (const o of obs) {
+    const severity = book.frailtySeverityOf(o.code);
+    if (!severity || o.day <= from || o.day > asOf) continue;
+    if (!best || o.day > best.day) best = { day: o.day, severity };
+  }
+  return best?.severity ?? 'none';
+}
+
+function hfrsOf(book: Codebook, activity: ActivityEvent[], asOf: number): number {
+  const from = addMonths(asOf, -24);
+  const codes = new Set<string>();
+  for (const a of activity)
+    if (a.start > from && a.start <= asOf) for (const d of a.diagnoses) codes.add(d.slice(0, 3));
+  let score = 0;
+  for (const c of codes) score += book.hfrsPoints.get(c) ?? 0;
+  return Math.round(score * 10) / 10;
+}
+
+function pickIndex(rng: Rng, weights: number[]): number {
+  let total = 0;
+  for (const w of weights) total += w;
+  let r = rng.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    r -= weights[i]!;
+    if (r < 0) return i;
+  }
+  return weights.length - 1;
+}

@@ -1,0 +1,409 @@
+import { describe, it, expect } from 'vitest';
+import {
+  describeFit,
+  encode,
+  fitGlm,
+  INTERCEPT,
+  learnEncoding,
+  predictGlm,
+  type Columns,
+  type Design,
+  type GlmFit,
+} from '../src/glm.ts';
+
+// Seeded generators so the simulated truths are the same on every run.
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normal(rand: () => number): number {
+  const u = 1 - rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+function poisson(rand: () => number, mu: number): number {
+  const u = rand();
+  let k = 0;
+  let prob = Math.exp(-mu);
+  let cdf = prob;
+  while (u > cdf && k < 10_000) {
+    k++;
+    prob *= mu / k;
+    cdf += prob;
+  }
+  return k;
+}
+
+function exponential(rand: () => number): number {
+  return -Math.log(1 - rand());
+}
+
+function design(columns: Record<string, Float64Array>, n: number): Design {
+  const names = [INTERCEPT, ...Object.keys(columns)];
+  const p = names.length;
+  const X = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) {
+    X[i * p] = 1;
+    names.slice(1).forEach((name, j) => {
+      X[i * p + j + 1] = columns[name]![i]!;
+    });
+  }
+  return { X, n, p, names };
+}
+
+function coef(fit: GlmFit, name: string): number {
+  const j = fit.names.indexOf(name);
+  if (j < 0) throw new Error(`no ${name}`);
+  return fit.coefficients[j]!;
+}
+
+interface Simulated {
+  x1: Float64Array;
+  x2: Float64Array;
+  y: Float64Array;
+  n: number;
+}
+
+function simulatePoisson(n: number, seed: number): Simulated {
+  const rand = mulberry32(seed);
+  const x1 = new Float64Array(n);
+  const x2 = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    x1[i] = normal(rand);
+    x2[i] = normal(rand);
+    y[i] = poisson(rand, Math.exp(0.5 + 0.8 * x1[i]! - 0.3 * x2[i]!));
+  }
+  return { x1, x2, y, n };
+}
+
+describe('fitGlm recovers simulated coefficients', () => {
+  it('poisson: log mu = 0.5 + 0.8 x1 - 0.3 x2', () => {
+    const { x1, x2, y, n } = simulatePoisson(20_000, 1);
+    const fit = fitGlm(design({ x1, x2 }, n), y, { family: 'poisson' });
+    expect(fit.converged).toBe(true);
+    expect(fit.dropped).toEqual([]);
+    expect(Math.abs(coef(fit, INTERCEPT) - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(coef(fit, 'x1') - 0.8)).toBeLessThan(0.05);
+    expect(Math.abs(coef(fit, 'x2') + 0.3)).toBeLessThan(0.05);
+    expect(fit.deviance).toBeLessThan(fit.nullDeviance);
+  });
+
+  it('poisson through the encoding, converted back from per-SD to original units', () => {
+    const n = 20_000;
+    const rand = mulberry32(2);
+    const age = new Float64Array(n);
+    const imd = new Float64Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      age[i] = 60 + 15 * normal(rand);
+      imd[i] = 5.5 + 2.8 * normal(rand);
+      y[i] = poisson(rand, Math.exp(-2 + 0.04 * age[i]! - 0.1 * imd[i]!));
+    }
+    const rows: Columns = { age, imd };
+    const enc = learnEncoding(rows, { numeric: ['age', 'imd'], categorical: [] });
+    const fit = fitGlm(encode(rows, enc, n), y, { family: 'poisson' });
+    const [a, d] = enc.numeric;
+    const bAge = coef(fit, 'age') / a!.sd;
+    const bImd = coef(fit, 'imd') / d!.sd;
+    const b0 = coef(fit, INTERCEPT) - bAge * a!.mean - bImd * d!.mean;
+    expect(Math.abs(bAge - 0.04)).toBeLessThan(0.005);
+    expect(Math.abs(bImd + 0.1)).toBeLessThan(0.01);
+    expect(Math.abs(b0 + 2)).toBeLessThan(0.1);
+  });
+
+  it('tweedie: zero-inflated gamma costs with log E[cost] = 6 + 0.5 x1 - 0.4 x2', () => {
+    const n = 20_000;
+    const rand = mulberry32(3);
+    const x1 = new Float64Array(n);
+    const x2 = new Float64Array(n);
+    const y = new Float64Array(n);
+    const pAny = 0.4;
+    const shape = 2;
+    let zeros = 0;
+    for (let i = 0; i < n; i++) {
+      x1[i] = normal(rand);
+      x2[i] = normal(rand);
+      const mean = Math.exp(6 + 0.5 * x1[i]! - 0.4 * x2[i]!);
+      const scale = mean / (pAny * shape);
+      const any = rand() < pAny;
+      // Gamma(2, scale) as the sum of two exponentials.
+      y[i] = any ? scale * (exponential(rand) + exponential(rand)) : 0;
+      if (!any) zeros++;
+    }
+    expect(zeros / n).toBeGreaterThan(0.5);
+    const fit = fitGlm(design({ x1, x2 }, n), y, { family: 'tweedie', tweediePower: 1.5 });
+    expect(fit.converged).toBe(true);
+    expect(fit.tweediePower).toBe(1.5);
+    expect(Math.abs(coef(fit, INTERCEPT) - 6)).toBeLessThan(0.1);
+    expect(Math.abs(coef(fit, 'x1') - 0.5)).toBeLessThan(0.1);
+    expect(Math.abs(coef(fit, 'x2') + 0.4)).toBeLessThan(0.1);
+  });
+
+  it('binomial: logit p = -1 + 1.2 x1 - 0.7 x2', () => {
+    const n = 20_000;
+    const rand = mulberry32(4);
+    const x1 = new Float64Array(n);
+    const x2 = new Float64Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      x1[i] = normal(rand);
+      x2[i] = normal(rand);
+      const prob = 1 / (1 + Math.exp(-(-1 + 1.2 * x1[i]! - 0.7 * x2[i]!)));
+      y[i] = rand() < prob ? 1 : 0;
+    }
+    const fit = fitGlm(design({ x1, x2 }, n), y, { family: 'binomial' });
+    expect(fit.converged).toBe(true);
+    expect(Math.abs(coef(fit, INTERCEPT) + 1)).toBeLessThan(0.1);
+    expect(Math.abs(coef(fit, 'x1') - 1.2)).toBeLessThan(0.1);
+    expect(Math.abs(coef(fit, 'x2') + 0.7)).toBeLessThan(0.1);
+    const p = predictGlm(fit, design({ x1, x2 }, n));
+    expect(Math.min(...p)).toBeGreaterThan(0);
+    expect(Math.max(...p)).toBeLessThan(1);
+  });
+
+  it('the intercept-only fit is the log of the mean', () => {
+    const y = Float64Array.from([0, 0, 3, 1, 0, 8]);
+    const fit = fitGlm(design({}, 6), y, { family: 'tweedie' });
+    expect(fit.converged).toBe(true);
+    expect(fit.coefficients[0]).toBeCloseTo(Math.log(2), 12);
+  });
+});
+
+describe('fitGlm with awkward columns', () => {
+  const sim = simulatePoisson(20_000, 5);
+  const clean = fitGlm(design({ x1: sim.x1, x2: sim.x2 }, sim.n), sim.y, { family: 'poisson' });
+  const cleanPred = predictGlm(clean, design({ x1: sim.x1, x2: sim.x2 }, sim.n));
+
+  it('drops a duplicated, a constant and a linearly dependent column and predicts as before', () => {
+    const x1dup = Float64Array.from(sim.x1);
+    const constant = new Float64Array(sim.n).fill(5);
+    const combo = sim.x1.map((v, i) => 2 * v - sim.x2[i]!);
+    const d = design({ x1: sim.x1, x2: sim.x2, x1dup, constant, combo }, sim.n);
+    const fit = fitGlm(d, sim.y, { family: 'poisson' });
+    expect(fit.converged).toBe(true);
+    expect(fit.dropped).toEqual(['x1dup', 'constant', 'combo']);
+    expect(coef(fit, 'x1dup')).toBe(0);
+    expect(coef(fit, 'constant')).toBe(0);
+    for (const name of [INTERCEPT, 'x1', 'x2']) {
+      expect(coef(fit, name)).toBeCloseTo(coef(clean, name), 8);
+    }
+    const pred = predictGlm(fit, d);
+    for (let i = 0; i < sim.n; i += 997) expect(pred[i]! / cleanPred[i]!).toBeCloseTo(1, 8);
+  });
+
+  it('drops the last of a full set of one-hot levels, which sums to the intercept', () => {
+    const levels = 5;
+    const effects = [0, 0.4, -0.3, 0.2, 0.6];
+    const rand = mulberry32(6);
+    const group = Array.from({ length: sim.n }, () => Math.floor(rand() * levels));
+    const y = Float64Array.from(group, (g, i) =>
+      poisson(rand, Math.exp(0.2 + 0.5 * sim.x1[i]! + effects[g]!)),
+    );
+    const dummies = (from: number): Record<string, Float64Array> =>
+      Object.fromEntries(
+        Array.from({ length: levels - from }, (_, k) => [
+          `g=${k + from}`,
+          Float64Array.from(group, (g) => (g === k + from ? 1 : 0)),
+        ]),
+      );
+    const full = design({ x1: sim.x1, ...dummies(0) }, sim.n);
+    const fit = fitGlm(full, y, { family: 'poisson' });
+    expect(fit.dropped).toEqual(['g=4']);
+    const reference = fitGlm(design({ x1: sim.x1, ...dummies(1) }, sim.n), y, { family: 'poisson' });
+    // Level 4 is the baseline of the full fit and level 0 the baseline of the other.
+    for (let k = 1; k < 4; k++) {
+      expect(coef(fit, `g=${k}`) - coef(fit, 'g=0')).toBeCloseTo(coef(reference, `g=${k}`), 8);
+      expect(Math.abs(coef(reference, `g=${k}`) - effects[k]!)).toBeLessThan(0.06);
+    }
+    const a = predictGlm(fit, full);
+    const b = predictGlm(reference, full);
+    for (let i = 0; i < sim.n; i += 997) expect(a[i]! / b[i]!).toBeCloseTo(1, 8);
+  });
+
+  it('with a ridge keeps duplicates (sharing the effect) but still drops constants', () => {
+    const x1dup = Float64Array.from(sim.x1);
+    const constant = new Float64Array(sim.n).fill(1);
+    const d = design({ x1: sim.x1, x1dup, x2: sim.x2, constant }, sim.n);
+    const fit = fitGlm(d, sim.y, { family: 'poisson', ridge: 1e-6 });
+    expect(fit.dropped).toEqual(['constant']);
+    expect(coef(fit, 'x1')).toBeCloseTo(coef(fit, 'x1dup'), 6);
+    expect(coef(fit, 'x1') + coef(fit, 'x1dup')).toBeCloseTo(coef(clean, 'x1'), 3);
+    const pred = predictGlm(fit, d);
+    for (let i = 0; i < sim.n; i += 997) expect(pred[i]! / cleanPred[i]!).toBeCloseTo(1, 3);
+  });
+
+  it('applies the ridge on the standardised scale, so rescaling a column changes nothing', () => {
+    const opts = { family: 'poisson' as const, ridge: 0.05 };
+    const a = fitGlm(design({ x1: sim.x1, x2: sim.x2 }, sim.n), sim.y, opts);
+    const x1k = sim.x1.map((v) => v * 1000);
+    const b = fitGlm(design({ x1: x1k, x2: sim.x2 }, sim.n), sim.y, opts);
+    expect(coef(b, 'x1') * 1000).toBeCloseTo(coef(a, 'x1'), 6);
+    expect(coef(b, 'x2')).toBeCloseTo(coef(a, 'x2'), 6);
+    // And it does shrink.
+    expect(Math.abs(coef(a, 'x1'))).toBeLessThan(Math.abs(coef(clean, 'x1')) - 0.01);
+  });
+
+  it('prior weights act as row replication', () => {
+    const n = 3000;
+    const w = new Float64Array(n);
+    const rep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      w[i] = i % 3 === 0 ? 2 : 1;
+      rep.push(i);
+      if (w[i] === 2) rep.push(i);
+    }
+    const pick = (a: Float64Array, idx: number[]) => Float64Array.from(idx, (i) => a[i]!);
+    const first = Array.from({ length: n }, (_, i) => i);
+    const weighted = fitGlm(
+      design({ x1: pick(sim.x1, first), x2: pick(sim.x2, first) }, n),
+      pick(sim.y, first),
+      { family: 'poisson', weights: w },
+    );
+    const expanded = fitGlm(
+      design({ x1: pick(sim.x1, rep), x2: pick(sim.x2, rep) }, rep.length),
+      pick(sim.y, rep),
+      { family: 'poisson' },
+    );
+    for (let j = 0; j < 3; j++) {
+      expect(weighted.coefficients[j]).toBeCloseTo(expanded.coefficients[j]!, 8);
+    }
+  });
+
+  it('is deterministic: two fits give bit-identical coefficients', () => {
+    const d = design({ x1: sim.x1, x2: sim.x2 }, sim.n);
+    const a = fitGlm(d, sim.y, { family: 'tweedie', ridge: 0.01 });
+    const b = fitGlm(d, sim.y, { family: 'tweedie', ridge: 0.01 });
+    expect(a.coefficients.length).toBe(3);
+    for (let j = 0; j < a.coefficients.length; j++) {
+      expect(Object.is(a.coefficients[j], b.coefficients[j])).toBe(true);
+    }
+    expect(Object.is(a.deviance, b.deviance)).toBe(true);
+  });
+
+  it('predicts by column name, ignoring order and extra columns', () => {
+    const noise = new Float64Array(sim.n).fill(7);
+    const shuffled = design({ extra: noise, x2: sim.x2, x1: sim.x1 }, sim.n);
+    const pred = predictGlm(clean, shuffled);
+    for (let i = 0; i < sim.n; i += 101) expect(pred[i]).toBe(cleanPred[i]);
+    expect(() => predictGlm(clean, design({ x1: sim.x1 }, sim.n))).toThrow(/x2/);
+  });
+
+  it('rejects responses outside the family range and a missing intercept', () => {
+    const d = design({ x1: Float64Array.from([0, 1, 2]) }, 3);
+    expect(() => fitGlm(d, Float64Array.from([0, 1, -1]), { family: 'poisson' })).toThrow(RangeError);
+    expect(() => fitGlm(d, Float64Array.from([0, 1, 2]), { family: 'binomial' })).toThrow(RangeError);
+    const noIntercept = { ...d, X: Float64Array.from([0, 0, 1, 1, 1, 2]) };
+    expect(() => fitGlm(noIntercept, Float64Array.from([0, 1, 2]), { family: 'poisson' })).toThrow(
+      /intercept/,
+    );
+  });
+
+  it('does not overflow when the linear predictor is extreme', () => {
+    const x = Float64Array.from([0, 1, 2, 3, 4, 5]);
+    const y = Float64Array.from([0, 0, 0, 1e6, 1e9, 1e12]);
+    const fit = fitGlm(design({ x }, 6), y, { family: 'tweedie' });
+    const pred = predictGlm(fit, design({ x: Float64Array.from([1000]) }, 1));
+    expect(Number.isFinite(fit.deviance)).toBe(true);
+    expect(Number.isFinite(pred[0])).toBe(true);
+  });
+});
+
+describe('feature encoding', () => {
+  function ageBands(): (string | null)[] {
+    const out: (string | null)[] = [];
+    const add = (level: string | null, count: number) => {
+      for (let i = 0; i < count; i++) out.push(level);
+    };
+    add('45-64', 200);
+    add('65-74', 100);
+    add('18-44', 50);
+    add('85+', 20);
+    add('75-84', 15);
+    add(null, 3);
+    return out;
+  }
+  const ages = ageBands();
+  const n = ages.length; // 388
+  const sex = ages.map((_, i) => (i % 4 === 0 ? 'M' : i === 1 ? 'I' : 'F'));
+  const imd = Float64Array.from(ages, (_, i) => (i % 10) + 1);
+  const flat = new Float64Array(n).fill(3);
+  const rows: Columns = { age_band: ages, sex, imd_decile: imd, flat };
+  const spec = { numeric: ['imd_decile', 'flat'], categorical: ['age_band', 'sex'] };
+
+  it('pools rare levels into "other", picks the most frequent reference and names columns', () => {
+    const enc = learnEncoding(rows, spec);
+    const age = enc.categorical[0]!;
+    expect(age.reference).toBe('45-64');
+    // 85+ (20), 75-84 (15) and missing (3) pool to 38 >= 30, so "other" keeps its own column.
+    expect(age.levels).toEqual(['18-44', '65-74', 'other']);
+    // "I" alone (1 row) would be a rare "other": it joins the reference instead.
+    expect(enc.categorical[1]).toEqual({ name: 'sex', levels: ['M'], reference: 'F' });
+    expect(enc.numeric[0]!.mean).toBeCloseTo(5.5, 1);
+    expect(enc.numeric[1]).toEqual({ name: 'flat', mean: 3, sd: 0, constant: true });
+    const d = encode(rows, enc, n);
+    expect(d.names).toEqual([
+      'intercept',
+      'imd_decile',
+      'flat',
+      'age_band=18-44',
+      'age_band=65-74',
+      'age_band=other',
+      'sex=M',
+    ]);
+    const row = (i: number) => Array.from(d.X.subarray(i * d.p, (i + 1) * d.p));
+    expect(row(0).slice(3)).toEqual([0, 0, 0, 1]); // 45-64 reference, sex M
+    expect(row(301).slice(3)).toEqual([1, 0, 0, 0]); // 18-44, sex F
+    expect(row(361).slice(3)).toEqual([0, 0, 1, 0]); // 85+ pooled
+    expect(row(387).slice(3)).toEqual([0, 0, 1, 0]); // missing pooled
+    expect(row(1).slice(3)).toEqual([0, 0, 0, 0]); // sex I folded into F
+    expect(row(0)[1]).toBeCloseTo((1 - enc.numeric[0]!.mean) / enc.numeric[0]!.sd, 12);
+  });
+
+  it('scores unseen levels as "other" or the reference without throwing', () => {
+    const enc = learnEncoding(rows, spec);
+    const scoring: Columns = {
+      age_band: ['95+', '45-64', '65-74'],
+      sex: ['X', 'M', 'F'],
+      imd_decile: [1, 2, 3],
+      flat: [3, 3, 4],
+    };
+    const d = encode(scoring, enc, 3);
+    const row = (i: number) => Array.from(d.X.subarray(i * d.p + 3, (i + 1) * d.p));
+    expect(row(0)).toEqual([0, 0, 1, 0]);
+    expect(row(1)).toEqual([0, 0, 0, 1]);
+    expect(row(2)).toEqual([0, 1, 0, 0]);
+    expect(() => encode({ ...scoring, imd_decile: [1, Number.NaN, 3] }, enc, 3)).toThrow(/imd_decile/);
+    expect(() => encode({ age_band: scoring.age_band! }, enc, 3)).toThrow(/imd_decile/);
+  });
+
+  it('describes a fit for the model card, leaving out dropped columns', () => {
+    const enc = learnEncoding(rows, spec);
+    const d = encode(rows, enc, n);
+    const rand = mulberry32(9);
+    const y = Float64Array.from(ages, (a) => poisson(rand, a === '65-74' ? 3 : 1));
+    const fit = fitGlm(d, y, { family: 'poisson' });
+    expect(fit.dropped).toEqual(['flat']);
+    const card = describeFit(fit, enc);
+    expect(card.map((r) => r.term)).toEqual([
+      'intercept',
+      'imd_decile',
+      'age_band=18-44',
+      'age_band=65-74',
+      'age_band=other',
+      'sex=M',
+    ]);
+    const older = card.find((r) => r.term === 'age_band=65-74')!;
+    expect(older.rate_ratio).toBeCloseTo(Math.exp(older.coefficient), 12);
+    expect(older.rate_ratio).toBeGreaterThan(2);
+    expect(older.comparison).toBe('vs age_band=45-64');
+    expect(card[1]!.comparison).toMatch(/^per 1 SD/);
+  });
+});
