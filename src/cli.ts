@@ -2,7 +2,7 @@
 // for a person print as one line, a stack trace only with --debug.
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './errors.ts';
-import { terminalProgress } from './progress.ts';
+import { noProgress, terminalProgress } from './progress.ts';
 import { projectPath } from './paths.ts';
 
 export const VERSION = '0.1.0';
@@ -73,7 +73,51 @@ export function buildProgram(io: Io): Command {
       );
     });
 
+  program
+    .command('run')
+    .description('run the pipeline on a delivery and publish the results (default: the bundled sample)')
+    .option('--delivery <dir>', 'delivery folder', SAMPLE_DELIVERY)
+    .option('--out <dir>', 'output folder', 'out')
+    .option('--as-of <date>', 'as-of date, YYYY-MM-DD (default: the extract date)')
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--keep <n>', 'keep this many published runs', parseNumber('--keep'))
+    .option('--json', 'JSON log lines on stderr and a JSON summary on stdout')
+    .option('--verbose', 'more detail in the log')
+    .action(async (opts) => {
+      const { runPipeline } = await import('./run.ts');
+      const { loadConfig } = await import('./config.ts');
+      const { jsonLogger, terminalLogger } = await import('./log.ts');
+      const tty = Boolean(io.stderr.isTTY) && !opts.json;
+      const log = tty
+        ? terminalLogger(io.stderr, opts.verbose)
+        : jsonLogger(io.stderr, opts.verbose ? 'debug' : 'info');
+      const summary = await runPipeline({
+        deliveryDir: opts.delivery,
+        outDir: opts.out,
+        asOf: opts.asOf,
+        config: loadConfig(opts.config),
+        log,
+        progress: tty ? terminalProgress(io.stderr as NodeJS.WriteStream) : noProgress,
+        softwareVersion: VERSION,
+        now: io.now,
+        keep: opts.keep,
+      });
+      if (opts.json) io.stdout.write(JSON.stringify(summary) + '\n');
+      else io.stdout.write(runReport(summary));
+      process.exitCode = summary.exitCode;
+    });
+
   return program;
+}
+
+function runReport(s: import('./run.ts').RunSummary): string {
+  const lines = [`Run ${s.runId} (as of ${s.asOf}) published to ${s.runDir}`];
+  for (const [k, v] of Object.entries(s.counts)) lines.push(`  ${k.padEnd(48)} ${v.toLocaleString('en-GB')}`);
+  if (s.quarantined.length) {
+    lines.push(`${s.quarantined.length} practice(s) NOT processed:`);
+    for (const q of s.quarantined) lines.push(`  ${q.practice_code}: ${q.reason}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {

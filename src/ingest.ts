@@ -9,6 +9,7 @@ import {
   quotedString,
   type DuckDBConnection,
 } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import {
   activityFile,
@@ -21,6 +22,7 @@ import { openDelivery, scanFile, type Delivery, type DeliveryFile, type FileScan
 import { queryRows } from './db.ts';
 import { DeliveryError, IntegrityError } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { RunContext } from './stage.ts';
 
 export interface IngestedFile {
   fileId: number;
@@ -292,4 +294,29 @@ async function recordFiles(conn: DuckDBConnection, files: IngestedFile[]): Promi
 
 export function defaultConcurrency(): number {
   return Math.min(Number(process.env.UV_THREADPOOL_SIZE ?? 4), availableParallelism() * 2);
+}
+
+export async function ingestStage(ctx: RunContext): Promise<void> {
+  ctx.ingest = await ingest(ctx.instance, ctx.deliveryDir, ctx.log, {
+    concurrency: ctx.config.resources.concurrency,
+  });
+  ctx.manifest.delivery = {
+    extract_date: ctx.ingest.delivery.manifest.extract_date,
+    source_system: ctx.ingest.delivery.manifest.source_system,
+    schema_version: ctx.ingest.delivery.manifest.schema_version,
+    fingerprint: deliveryFingerprint(ctx.ingest.files),
+    ignored: ctx.ingest.delivery.ignored,
+  };
+  ctx.manifest.quarantined = ctx.ingest.quarantined.map((q) => ({
+    practice_code: q.practiceCode,
+    reason: q.reason,
+  }));
+}
+
+/** One hash over every input file's path and content hash: equal fingerprints, equal inputs. */
+export function deliveryFingerprint(files: IngestedFile[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => a.file.path.localeCompare(b.file.path)))
+    h.update(`${f.file.path}\0${f.scan?.sha256 ?? ''}\n`);
+  return h.digest('hex');
 }

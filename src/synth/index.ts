@@ -279,6 +279,8 @@ export function synthesise(opts: SynthOptions): SynthSummary {
     }
     for (const { n, home } of moversOut[i]!) {
       const p = generatePatient(ctx, n, home, true);
+      // The hash picks candidates; the patient's own life (too young to have moved) decides.
+      if (p.registrations.length < 2) continue;
       const earlier = p.registrations[0]!;
       patients.push(patientLine(p, earlier.from, earlier.to));
       writeRecord(p, -Infinity, earlier.to!);

@@ -130,6 +130,8 @@ function logit(p: number) {
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 function bandPrevalence(c: ConditionDeclaration, age: number, sex: string): number {
+  // Infants have no history to speak of: no chronic conditions before the age of two.
+  if (age < 2) return 0;
   if (age < 18)
     return c.id === 'asthma' || c.id === 'psoriasis_eczema' || c.id === 'epilepsy' ? c.prevalence.under45 : 0;
   const p =
@@ -199,7 +201,7 @@ export function generatePatient(
   // Registrations: most people have been registered for years; some joined recently.
   const historyStart = addMonths(asOf, -48);
   let regFrom = rng.chance(0.06) ? asOf - rng.int(20, 3 * YEAR) : asOf - rng.int(3 * YEAR, 25 * YEAR);
-  regFrom = Math.max(regFrom, birthDay + rng.int(5, 40));
+  regFrom = Math.min(Math.max(regFrom, birthDay + rng.int(5, 40)), asOf);
   let endDay: number | null = null;
   let deathDay: number | null = null;
   if (goneKind) {
@@ -208,9 +210,10 @@ export function generatePatient(
     if (goneKind === 'died') deathDay = endDay;
   }
   const registrations: Registration[] = [];
-  const previous = previousPracticeOf(ctx, n, home, isCurrent);
+  const moveDay = asOf - rng.int(60, 3 * YEAR - 60);
+  // Only people registered somewhere before the move can have moved.
+  const previous = moveDay > birthDay + 60 ? previousPracticeOf(ctx, n, home, isCurrent) : null;
   if (previous !== null) {
-    const moveDay = asOf - rng.int(60, 3 * YEAR - 60);
     const earlierFrom = Math.min(regFrom, moveDay - rng.int(200, 4000));
     registrations.push({ practice: previous, from: Math.max(earlierFrom, birthDay + 1), to: moveDay });
     registrations.push({ practice: home, from: moveDay, to: null });
@@ -281,8 +284,8 @@ export function generatePatient(
         }
         case 'prescriptions': {
           const chem = rng.pick(book.medicationCodes(criterion.medication));
-          const k = criterion.minIssues + rng.int(0, 6);
-          for (let i = 0; i < k; i++) meds.push({ day: recent(), bnf: chem });
+          for (const day of distinctDays(rng, criterion.minIssues + rng.int(0, 6), window12 + 10, asOf - 10))
+            meds.push({ day, bnf: chem });
           first = window12 + 10;
           if (rng.chance(0.5))
             for (let i = 0; i < 3; i++) meds.push({ day: rng.int(historyStart, window12 - 10), bnf: chem });
@@ -329,7 +332,8 @@ export function generatePatient(
         case 'prescriptions': {
           const chem = rng.pick(book.medicationCodes(criterion.medication));
           const k = criterion.minIssues - 1;
-          if (k > 0) for (let i = 0; i < k; i++) meds.push({ day: recent(), bnf: chem });
+          if (k > 0)
+            for (const day of distinctDays(rng, k, window12 + 10, asOf - 10)) meds.push({ day, bnf: chem });
           else meds.push({ day: rng.int(asOf - 2 * YEAR, window12 - 10), bnf: chem });
           break;
         }
@@ -537,6 +541,13 @@ function hfrsOf(book: Codebook, activity: ActivityEvent[], asOf: number): number
   let score = 0;
   for (const c of codes) score += book.hfrsPoints.get(c) ?? 0;
   return Math.round(score * 10) / 10;
+}
+
+/** `k` different days in [from, to]: two identical issues on one day are one issue sent twice. */
+function distinctDays(rng: Rng, k: number, from: number, to: number): number[] {
+  const days = new Set<number>();
+  while (days.size < Math.min(k, to - from + 1)) days.add(rng.int(from, to));
+  return [...days];
 }
 
 function pickIndex(rng: Rng, weights: number[]): number {

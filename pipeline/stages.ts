@@ -1,0 +1,106 @@
+// What strata does, in order. Each stage names the SQL it runs (in sql/), what it reads
+// and what it writes; TypeScript steps do what SQL cannot (reading files, fitting the
+// models, publishing). `strata run` walks this list top to bottom.
+import type { Stage } from '../src/stage.ts';
+import { ingestStage } from '../src/ingest.ts';
+import { prepareStaging } from '../src/rule-tables.ts';
+import { fitModels } from '../src/cost-model.ts';
+import { writeOutputs } from '../src/outputs.ts';
+import { publishRun } from '../src/publish.ts';
+import { recordDataQuality } from '../src/data-quality.ts';
+import { recordAttrition } from '../src/attrition.ts';
+
+export const stages: Stage[] = [
+  {
+    name: 'ingest',
+    summary: 'read every delivery file with the contract types; every line loaded or rejected with a reason',
+    reads: ['delivery folder'],
+    writes: [
+      'delivery_file',
+      'raw_practices',
+      'raw_lsoa',
+      'raw_patients',
+      'raw_observations',
+      'raw_medications',
+      'raw_activity',
+      'rejected_line',
+    ],
+    sql: [],
+    run: ingestStage,
+  },
+  {
+    name: 'staging',
+    summary:
+      'one clean model per input: duplicates, resent files, bad codes and impossible dates dropped and counted',
+    reads: ['raw_*', 'delivery_file', 'codelists and rules'],
+    writes: [
+      'stg_practice',
+      'stg_lsoa',
+      'stg_registration',
+      'stg_patient',
+      'stg_observation',
+      'stg_medication',
+      'stg_activity',
+      'dropped_row',
+    ],
+    before: prepareStaging,
+    sql: [
+      'staging/reference.sql',
+      'staging/patients.sql',
+      'staging/observations.sql',
+      'staging/medications.sql',
+      'staging/activity.sql',
+    ],
+    after: recordDataQuality,
+  },
+  {
+    name: 'conditions',
+    summary:
+      'the eligible population on each reference date and the 36 chronic conditions, from the declared rules',
+    reads: ['stg_*', 'codelist', 'condition_rule', 'reference_date'],
+    writes: ['population', 'listed_observation', 'listed_medication', 'patient_condition'],
+    sql: ['intermediate/population.sql', 'intermediate/listed_events.sql', 'intermediate/conditions.sql'],
+  },
+  {
+    name: 'frailty',
+    summary:
+      'eFI-style deficits and category, coded frailty, Hospital Frailty Risk Score, and which rules fired',
+    reads: ['listed_observation', 'stg_medication', 'stg_activity', 'deficit_rule', 'hfrs_points'],
+    writes: ['patient_deficit', 'patient_frailty'],
+    sql: ['intermediate/frailty.sql'],
+  },
+  {
+    name: 'cost model',
+    summary:
+      'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
+    reads: ['population', 'patient_condition', 'patient_frailty', 'stg_activity', 'stg_medication'],
+    writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
+    sql: ['intermediate/activity_history.sql', 'intermediate/features.sql'],
+    after: fitModels,
+  },
+  {
+    name: 'cohorts',
+    summary: 'one row per eligible patient: the three cohorts, risk tier and the reasons for each',
+    reads: ['population', 'patient_condition', 'patient_frailty', 'patient_features', 'patient_prediction'],
+    writes: ['organisation', 'patient_list', 'attrition'],
+    sql: ['intermediate/organisation.sql', 'marts/patient_list.sql', 'marts/attrition.sql'],
+    after: recordAttrition,
+  },
+  {
+    name: 'outputs',
+    summary: 'practice risk lists, commissioner summaries with disclosure control, dashboard feeds, report',
+    reads: ['patient_list', 'stg_practice'],
+    writes: ['cohort_summary', 'files in the run folder'],
+    sql: ['marts/cohort_groups.sql'],
+    after: writeOutputs,
+  },
+  {
+    name: 'publish',
+    summary:
+      'check the run folder, record content hashes in the manifest, rename it into place, switch latest',
+    reads: ['run folder'],
+    writes: ['OUT/runs/<run-id>', 'OUT/latest'],
+    sql: [],
+    run: publishRun,
+  },
+];

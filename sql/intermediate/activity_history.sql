@@ -1,0 +1,53 @@
+-- patient_activity: one row per reference date per eligible patient: secondary-care cost
+-- and activity in the 12 months up to the date (features) and in the 12 months after it
+-- (the outcome, known only for the earlier reference dates).
+create or replace table patient_activity as
+with activity as (
+    select pseudo_id, setting, start_date, cost_gbp from stg_activity
+),
+windows as (
+    select
+        ref,
+        ref_date,
+        (ref_date - to_months(12))::DATE as prior_start,
+        (ref_date + to_months(12))::DATE as next_end
+    from reference_date
+),
+prior_year as (
+    select
+        w.ref,
+        a.pseudo_id,
+        sum(a.cost_gbp) as prior_cost_12m,
+        count_if(a.setting = 'APC_NEL') as prior_emergency_admissions,
+        count_if(a.setting = 'APC_EL') as prior_elective_admissions,
+        count_if(a.setting = 'APC_DC') as prior_day_cases,
+        count_if(a.setting = 'OP') as prior_outpatient,
+        count_if(a.setting = 'AE') as prior_ae,
+        sum(a.cost_gbp) filter (where a.setting = 'APC_NEL') as prior_emergency_cost
+    from activity a
+    join windows w on a.start_date > w.prior_start and a.start_date <= w.ref_date
+    group by all
+),
+next_year as (
+    select w.ref, a.pseudo_id, sum(a.cost_gbp) as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
+    from activity a
+    join windows w on a.start_date > w.ref_date and a.start_date <= w.next_end
+    group by all
+)
+select
+    p.ref,
+    p.pseudo_id,
+    coalesce(y.prior_cost_12m, 0) as prior_cost_12m,
+    coalesce(y.prior_emergency_admissions, 0) as prior_emergency_admissions,
+    coalesce(y.prior_elective_admissions, 0) as prior_elective_admissions,
+    coalesce(y.prior_day_cases, 0) as prior_day_cases,
+    coalesce(y.prior_outpatient, 0) as prior_outpatient,
+    coalesce(y.prior_ae, 0) as prior_ae,
+    coalesce(y.prior_emergency_cost, 0) as prior_emergency_cost,
+    -- The outcome exists only where a full year follows the date within the extract.
+    case when w.next_end <= getvariable('extract_date') then coalesce(n.next_cost_12m, 0) end as next_cost_12m,
+    case when w.next_end <= getvariable('extract_date') then coalesce(n.next_admitted, false) end as next_admitted
+from population p
+join windows w using (ref)
+left join prior_year y on y.ref = p.ref and y.pseudo_id = p.pseudo_id
+left join next_year n on n.ref = p.ref and n.pseudo_id = p.pseudo_id;

@@ -1,0 +1,42 @@
+-- patient_features: one row per reference date per eligible adult: the model's inputs,
+-- computed by the same SQL on every reference date, so training and scoring cannot drift.
+create or replace table patient_features as
+with conditions as (
+    select ref, pseudo_id, list(condition_id order by condition_id) as conditions, count(*) as condition_count
+    from patient_condition
+    group by all
+),
+drugs as (
+    select r.ref, m.pseudo_id, count(distinct m.bnf_chemical) as distinct_drugs_12m
+    from stg_medication m
+    join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
+    group by all
+)
+select
+    p.ref,
+    p.pseudo_id,
+    p.practice_code,
+    p.age,
+    p.age_band || ':' || p.sex as age_band_sex,
+    coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
+    coalesce(c.conditions, []::VARCHAR[]) as conditions,
+    coalesce(c.condition_count, 0) as condition_count,
+    f.efi_score,
+    f.efi_category,
+    f.coded_frailty,
+    f.hfrs,
+    coalesce(d.distinct_drugs_12m, 0) as distinct_drugs_12m,
+    a.prior_cost_12m,
+    a.prior_emergency_admissions,
+    a.prior_elective_admissions,
+    a.prior_day_cases,
+    a.prior_outpatient,
+    a.prior_ae,
+    a.next_cost_12m,
+    a.next_admitted
+from population p
+join patient_frailty f on f.ref = p.ref and f.pseudo_id = p.pseudo_id
+join patient_activity a on a.ref = p.ref and a.pseudo_id = p.pseudo_id
+left join conditions c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
+left join drugs d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
+where p.adult;

@@ -1,0 +1,88 @@
+-- patient_deficit: one row per reference date per eligible patient per eFI-style deficit;
+-- patient_frailty: one row per reference date per eligible patient, with the eFI-style
+-- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
+create or replace table patient_deficit as
+with coded as (
+    select distinct r.ref, o.pseudo_id, d.deficit_id
+    from listed_observation o
+    join deficit_rule d on d.codelist = o.codelist
+    join reference_date r on o.recorded_date <= r.ref_date
+),
+polypharmacy as (
+    select r.ref, m.pseudo_id, d.deficit_id
+    from stg_medication m
+    join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
+    join deficit_rule d on d.min_distinct_drugs is not null
+    group by all
+    having count(distinct m.bnf_chemical) >= any_value(d.min_distinct_drugs)
+)
+select c.*
+from (select * from coded union all select * from polypharmacy) c
+join population p on p.ref = c.ref and p.pseudo_id = c.pseudo_id;
+
+create or replace table patient_frailty as
+with deficits as (
+    select ref, pseudo_id, count(*) as efi_deficits
+    from patient_deficit
+    group by all
+),
+coded_frailty as (
+    -- The latest severity code in the window; on a tie, the more severe.
+    select r.ref, o.pseudo_id, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
+    from listed_observation o
+    join frailty_severity s on s.codelist = o.codelist
+    join reference_date r
+        on o.recorded_date <= r.ref_date
+       and o.recorded_date > r.ref_date - to_months(getvariable('coded_frailty_months'))
+    group by all
+),
+hfrs_codes as (
+    select distinct r.ref, a.pseudo_id, left(unnest(a.diagnoses), 3) as icd10_code
+    from stg_activity a
+    join reference_date r
+        on a.start_date <= r.ref_date
+       and a.start_date > r.ref_date - to_months(getvariable('hfrs_months'))
+),
+hfrs as (
+    select c.ref, c.pseudo_id, round(sum(h.points), 1) as hfrs
+    from hfrs_codes c
+    join hfrs_points h using (icd10_code)
+    group by all
+),
+scored as (
+    select
+        p.ref,
+        p.pseudo_id,
+        coalesce(d.efi_deficits, 0) as efi_deficits,
+        coalesce(d.efi_deficits, 0) / getvariable('efi_deficit_count') as efi_score,
+        coalesce(c.coded_frailty, 'none') as coded_frailty,
+        coalesce(h.hfrs, 0) as hfrs
+    from population p
+    left join deficits d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
+    left join coded_frailty c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
+    left join hfrs h on h.ref = p.ref and h.pseudo_id = p.pseudo_id
+),
+categorised as (
+    select
+        *,
+        -- Cut-offs on deficit counts (0.12 x 36 = 4.32 ...), so floating point never decides.
+        case
+            when efi_deficits <= floor(0.12 * getvariable('efi_deficit_count')) then 'fit'
+            when efi_deficits <= floor(0.24 * getvariable('efi_deficit_count')) then 'mild'
+            when efi_deficits <= floor(0.36 * getvariable('efi_deficit_count')) then 'moderate'
+            else 'severe'
+        end as efi_category
+    from scored
+)
+select
+    *,
+    list_filter(
+        [
+            case when coded_frailty in ('moderate', 'severe') then 'coded_frailty' end,
+            case when efi_category in ('moderate', 'severe') then 'efi' end,
+            case when hfrs >= getvariable('hfrs_marker_at_least') then 'hfrs' end
+        ],
+        x -> x is not null
+    ) as frailty_rules,
+    len(frailty_rules) > 0 as frailty
+from categorised;

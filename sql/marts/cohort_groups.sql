@@ -1,0 +1,2 @@
+-- cohort_groups: placeholder
+select 1;

@@ -1,0 +1,66 @@
+-- patient_list: one row per eligible patient on the as-of date; the single source of every
+-- output. Cohorts are for adults; the reasons behind each flag travel with it.
+create or replace table patient_list as
+with population_now as (
+    select * from population where ref = 'current'
+),
+conditions as (
+    select pseudo_id, list(condition_id order by condition_id) as conditions, count(*) as condition_count
+    from patient_condition
+    where ref = 'current'
+    group by all
+),
+frailty as (
+    select * from patient_frailty where ref = 'current'
+),
+activity as (
+    select * from patient_activity where ref = 'current'
+),
+predictions as (
+    select
+        *,
+        avg(predicted_cost_12m) over () as mean_predicted_cost,
+        row_number() over (order by predicted_cost_12m desc, pseudo_id) as risk_rank,
+        count(*) over () as ranked_adults
+    from patient_prediction
+)
+select
+    p.pseudo_id,
+    p.practice_code,
+    pr.pcn_code,
+    pr.place,
+    p.age,
+    p.age_band,
+    p.sex,
+    p.adult,
+    p.imd_decile,
+    case when p.imd_decile is null then null else (p.imd_decile + 1) // 2 end as imd_quintile,
+    coalesce(c.conditions, []::VARCHAR[]) as conditions,
+    coalesce(c.condition_count, 0) as condition_count,
+    p.adult and coalesce(c.condition_count, 0) >= getvariable('multimorbidity_min') as multimorbidity_5plus,
+    f.efi_deficits,
+    f.efi_score,
+    f.efi_category,
+    f.coded_frailty,
+    f.hfrs,
+    f.frailty_rules,
+    p.adult and f.frailty as frailty,
+    x.predicted_cost_12m,
+    x.admission_probability_12m,
+    p.adult and x.predicted_cost_12m >= getvariable('high_cost_multiple') * x.mean_predicted_cost as high_cost_3x,
+    x.risk_rank,
+    case
+        when not p.adult then null
+        when x.risk_rank <= ceil(getvariable('tier_very_high') * x.ranked_adults) then 'very high'
+        when x.risk_rank <= ceil(getvariable('tier_high') * x.ranked_adults) then 'high'
+        when x.risk_rank <= ceil(getvariable('tier_moderate') * x.ranked_adults) then 'moderate'
+        else 'low'
+    end as tier,
+    a.prior_cost_12m as observed_cost_12m,
+    a.prior_emergency_admissions as emergency_admissions_12m
+from population_now p
+join stg_practice pr using (practice_code)
+join frailty f using (pseudo_id)
+join activity a using (pseudo_id)
+left join conditions c using (pseudo_id)
+left join predictions x using (pseudo_id);

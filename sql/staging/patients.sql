@@ -1,0 +1,61 @@
+-- stg_registration: one row per valid registration of a patient at a practice;
+-- stg_patient: one row per patient (pseudo_id), demographics from their latest registration.
+create or replace temp view registration_check as
+with source as (
+    select r.*, f.resent_of
+    from raw_patients r
+    join delivery_file f using (file_id)
+)
+select
+    *,
+    case
+        when resent_of is not null then 'resent file'
+        when not regexp_full_match(pseudo_id, getvariable('pattern_patients_pseudo_id')) then 'invalid pseudo_id'
+        when not regexp_full_match(sex, getvariable('pattern_patients_sex')) then 'invalid sex'
+        when not regexp_full_match(birth_month, getvariable('pattern_patients_birth_month')) then 'invalid birth_month'
+        when registered_from > getvariable('extract_date') then 'registration starts after the extract date'
+        when registered_to < registered_from then 'registration ends before it starts'
+        when strptime(birth_month || '-01', '%Y-%m-%d')::DATE > registered_from then 'registered before birth'
+        when date_of_death < strptime(birth_month || '-01', '%Y-%m-%d')::DATE then 'death before birth'
+    end as drop_reason
+from source;
+
+insert into dropped_row
+select file_id, drop_reason, count(*)
+from registration_check
+where drop_reason is not null
+group by all;
+
+create or replace table stg_registration as
+select
+    pseudo_id,
+    any_value(f.practice_code) as practice_code,
+    sex,
+    strptime(birth_month || '-01', '%Y-%m-%d')::DATE as birth_date,
+    case when regexp_full_match(lsoa_code, getvariable('pattern_patients_lsoa_code')) then lsoa_code end as lsoa_code,
+    registered_from,
+    registered_to,
+    case when date_of_death <= getvariable('extract_date') then date_of_death end as date_of_death,
+    c.file_id,
+    count(*) as copies
+from registration_check c
+join delivery_file f using (file_id)
+where drop_reason is null
+group by all;
+
+insert into dropped_row
+select file_id, 'duplicate row', sum(copies - 1)
+from stg_registration
+group by all
+having sum(copies - 1) > 0;
+
+create or replace table stg_patient as
+select
+    pseudo_id,
+    arg_max(sex, registered_from) as sex,
+    arg_max(birth_date, registered_from) as birth_date,
+    arg_max(lsoa_code, registered_from) as lsoa_code,
+    max(date_of_death) as date_of_death,
+    count(distinct sex) > 1 or count(distinct birth_date) > 1 as conflicting_demographics
+from stg_registration
+group by pseudo_id;

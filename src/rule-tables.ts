@@ -1,0 +1,174 @@
+// The declarations (codelists, condition rules, eFI-style deficits, HFRS points, unit
+// costs, contract patterns) become tables and variables in the work database, so the SQL
+// in sql/ joins them and never has a code or threshold spliced into its text.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { conditions } from '../pipeline/conditions.ts';
+import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
+import { codelistRows, loadCodelists } from './codelists.ts';
+import type { Config } from './config.ts';
+import { csvFiles, ICD10 } from './contract.ts';
+import { setVariables } from './db.ts';
+import { loadHfrsPoints } from './synth/codebook.ts';
+import { isValidSctid } from './snomed.ts';
+import type { RunContext } from './stage.ts';
+
+type Cell = string | number | boolean | null;
+
+async function createTable(
+  conn: DuckDBConnection,
+  name: string,
+  columns: Record<string, string>,
+  rows: Cell[][],
+): Promise<void> {
+  await conn.run(
+    `create or replace table ${name} (${Object.entries(columns)
+      .map(([c, t]) => `${c} ${t}`)
+      .join(', ')})`,
+  );
+  const appender = await conn.createAppender(name);
+  const types = Object.values(columns);
+  for (const row of rows) {
+    row.forEach((v, i) => {
+      if (v === null) appender.appendNull();
+      else if (types[i] === 'INTEGER') appender.appendInteger(Number(v));
+      else if (types[i] === 'DOUBLE') appender.appendDouble(Number(v));
+      else if (types[i] === 'BOOLEAN') appender.appendBoolean(Boolean(v));
+      else appender.appendVarchar(String(v));
+    });
+    appender.endRow();
+  }
+  appender.closeSync();
+}
+
+/** Reference dates: the as-of date (to score), a year earlier (to train), two years earlier (to backtest). */
+export async function createReferenceDates(conn: DuckDBConnection, asOf: string): Promise<void> {
+  await conn.run(
+    `create or replace table reference_date as
+    select * from (values ('current', $as_of::DATE), ('train', ($as_of::DATE - to_months(12))::DATE),
+      ('backtest', ($as_of::DATE - to_months(24))::DATE)) t(ref, ref_date)`,
+    { as_of: asOf },
+  );
+}
+
+export async function createRuleTables(
+  conn: DuckDBConnection,
+  config: Config,
+  asOf: string,
+  extractDate: string,
+): Promise<void> {
+  const lists = loadCodelists();
+  await createTable(
+    conn,
+    'codelist',
+    { codelist: 'VARCHAR', system: 'VARCHAR', code: 'VARCHAR' },
+    codelistRows(lists).map((r) => [r.codelist, r.system, r.code]),
+  );
+  await createTable(
+    conn,
+    'condition_rule',
+    {
+      condition_id: 'VARCHAR',
+      condition_name: 'VARCHAR',
+      criterion_no: 'INTEGER',
+      kind: 'VARCHAR',
+      codelist: 'VARCHAR',
+      medication: 'VARCHAR',
+      within_months: 'INTEGER',
+      first_within_months: 'INTEGER',
+      min_issues: 'INTEGER',
+      resolved_codelist: 'VARCHAR',
+    },
+    conditions.flatMap((c) =>
+      c.criteria.map((k, i) => [
+        c.id,
+        c.name,
+        i + 1,
+        k.kind,
+        'codelist' in k ? k.codelist : null,
+        'medication' in k ? k.medication : null,
+        k.kind === 'diagnosis' ? (k.withinMonths ?? null) : k.withinMonths,
+        k.kind === 'diagnosis' ? (k.firstWithinMonths ?? null) : null,
+        k.kind === 'prescriptions' ? k.minIssues : null,
+        c.resolved ?? null,
+      ]),
+    ),
+  );
+  await createTable(
+    conn,
+    'deficit_rule',
+    { deficit_id: 'VARCHAR', deficit_name: 'VARCHAR', codelist: 'VARCHAR', min_distinct_drugs: 'INTEGER' },
+    deficits.map((d) => [d.id, d.name, d.codelist ?? null, d.distinctDrugs?.min ?? null]),
+  );
+  await createTable(
+    conn,
+    'frailty_severity',
+    { severity: 'VARCHAR', codelist: 'VARCHAR', rank: 'INTEGER' },
+    Object.entries(CODED_FRAILTY.codelists).map(([severity, id], i) => [severity, id, i + 1]),
+  );
+  await createTable(
+    conn,
+    'hfrs_points',
+    { icd10_code: 'VARCHAR', points: 'DOUBLE' },
+    [...loadHfrsPoints()].map(([code, points]) => [code, points]),
+  );
+  await createTable(
+    conn,
+    'unit_cost',
+    { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
+    Object.entries(config.unitCosts).map(([s, c]) => [s, c]),
+  );
+  await createReferenceDates(conn, asOf);
+  await conn.run('create or replace table dropped_row (file_id INTEGER, reason VARCHAR, rows BIGINT)');
+
+  const patterns: Record<string, string> = {
+    pattern_icd10: ICD10.source.replace(/^\^/, '').replace(/\$$/, ''),
+  };
+  for (const f of csvFiles)
+    for (const [name, c] of Object.entries(f.columns)) patterns[`pattern_${f.name}_${name}`] = c.pattern;
+  await setVariables(conn, {
+    ...patterns,
+    as_of: asOf,
+    extract_date: extractDate,
+    adult_age: config.cohorts.adultAge,
+    multimorbidity_min: config.cohorts.multimorbidityMin,
+    hfrs_marker_at_least: config.cohorts.hfrsMarkerAtLeast,
+    efi_deficit_count: EFI_DEFICIT_COUNT,
+    coded_frailty_months: CODED_FRAILTY.withinMonths,
+    hfrs_months: HFRS.withinMonths,
+    high_cost_multiple: config.cohorts.highCostMultiple,
+    tier_very_high: config.tiers.veryHigh,
+    tier_high: config.tiers.high,
+    tier_moderate: config.tiers.moderate,
+    system_code: config.system.code,
+    system_name: config.system.name,
+  });
+  // Variables are typed by their values; dates must compare as dates.
+  await conn.run(`set variable as_of = getvariable('as_of')::DATE`);
+  await conn.run(`set variable extract_date = getvariable('extract_date')::DATE`);
+}
+
+/** SNOMED CT codes in the extract that fail the check digit, found once per distinct code. */
+export async function createInvalidSnomed(conn: DuckDBConnection): Promise<number> {
+  const reader = await conn.runAndReadAll(
+    'select distinct snomed_code from raw_observations where snomed_code is not null',
+  );
+  const invalid = reader
+    .getRows()
+    .map((r) => String(r[0]))
+    .filter((code) => !isValidSctid(code));
+  await createTable(
+    conn,
+    'invalid_snomed',
+    { code: 'VARCHAR' },
+    invalid.map((c) => [c]),
+  );
+  return invalid.length;
+}
+
+/** Before staging: rules, codelists and variables in place; check digits tested once per code. */
+export async function prepareStaging(ctx: RunContext): Promise<void> {
+  const extractDate = ctx.ingest!.delivery.manifest.extract_date;
+  await createRuleTables(ctx.conn, ctx.config, ctx.asOf, extractDate);
+  const invalid = await createInvalidSnomed(ctx.conn);
+  ctx.log.debug('SNOMED CT codes failing the check digit', { distinct_codes: invalid });
+}

@@ -1,0 +1,121 @@
+// `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, then
+// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined.
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { stages } from '../pipeline/stages.ts';
+import type { Config } from './config.ts';
+import { openWorkDb, runSqlFile } from './db.ts';
+import { DeliveryError, EXIT } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Progress } from './progress.ts';
+import { acquireLock, applyRetention, cleanLeftovers, crashPoint, ensureDir, LAYOUT } from './publish.ts';
+import type { RunContext } from './stage.ts';
+import { availableParallelism } from 'node:os';
+
+export interface RunOptions {
+  deliveryDir: string;
+  outDir: string;
+  asOf?: string;
+  config: Config;
+  log: Logger;
+  progress: Progress;
+  softwareVersion: string;
+  now?: () => Date;
+  keep?: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  asOf: string;
+  runDir: string;
+  exitCode: number;
+  quarantined: { practice_code: string; reason: string }[];
+  timings: { stage: string; seconds: number }[];
+  counts: Record<string, number>;
+}
+
+export function newRunId(now: Date): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
+  const now = (opts.now ?? (() => new Date()))();
+  const runId = newRunId(now);
+  const outDir = resolve(opts.outDir);
+  const deliveryDir = resolve(opts.deliveryDir);
+  if (opts.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf))
+    throw new DeliveryError('--as-of must be a date, YYYY-MM-DD');
+
+  const lock = acquireLock(outDir, runId);
+  try {
+    const leftovers = cleanLeftovers(outDir);
+    if (leftovers.length) opts.log.warn('cleared what an interrupted run left', { items: leftovers.length });
+    const runDir = join(outDir, LAYOUT.staging, runId);
+    const workDir = join(outDir, LAYOUT.work, runId);
+    ensureDir(runDir);
+    ensureDir(workDir);
+    const instance = await openWorkDb({
+      allowedDirectories: [deliveryDir, outDir],
+      tempDirectory: workDir,
+      memoryLimit: opts.config.resources.memoryLimit,
+      threads: opts.config.resources.threads ?? availableParallelism(),
+    });
+    const conn = await instance.connect();
+    const ctx: RunContext = {
+      instance,
+      conn,
+      config: opts.config,
+      log: opts.log,
+      progress: opts.progress,
+      runId,
+      asOf: opts.asOf ?? '',
+      deliveryDir,
+      outDir,
+      runDir,
+      softwareVersion: opts.softwareVersion,
+      startedAt: now,
+      manifest: {},
+      timings: [],
+    };
+    try {
+      opts.log.info('run started', { run_id: runId });
+      opts.progress.start('strata run', stages.length);
+      for (const stage of stages) {
+        const started = performance.now();
+        if (stage.before) await stage.before(ctx);
+        if (stage.run) await stage.run(ctx);
+        for (const file of stage.sql) await runSqlFile(conn, file);
+        if (stage.after) await stage.after(ctx);
+        // The as-of date is the extract date unless given.
+        if (stage.name === 'ingest' && !ctx.asOf) ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
+        const seconds = Math.round((performance.now() - started) / 10) / 100;
+        ctx.timings.push({ stage: stage.name, seconds });
+        opts.log.info('stage done', { stage: stage.name, seconds });
+        opts.progress.tick();
+        crashPoint(`after-${stage.name.replace(/\s+/g, '-')}`);
+      }
+    } finally {
+      opts.progress.stop();
+      conn.closeSync();
+      instance.closeSync();
+    }
+    cleanLeftovers(outDir);
+    const removed = applyRetention(outDir, opts.keep ?? opts.config.retention.keepRuns);
+    if (removed.length) opts.log.info('old runs removed', { runs: removed.length });
+    const quarantined = (ctx.manifest.quarantined as RunSummary['quarantined']) ?? [];
+    return {
+      runId,
+      asOf: ctx.asOf,
+      runDir: ctx.runDir,
+      exitCode: quarantined.length ? EXIT.quarantined : EXIT.ok,
+      quarantined,
+      timings: ctx.timings,
+      counts: (ctx.manifest.counts as Record<string, number>) ?? {},
+    };
+  } finally {
+    lock.release();
+  }
+}
