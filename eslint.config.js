@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'scratch/', 'out/', 'bench/data/', 'bench/work/', 'sample-data/', 'coverage/'] },
+  {
+    ignores: ['node_modules/', 'scratch/', 'out/', 'bench/data/', 'bench/work/', 'sample-data/', 'coverage/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -58,7 +58,7 @@ export function buildProgram(io: Io): Command {
     .action(async (opts) => {
       const { synthesise } = await import('./synth/index.ts');
       const started = Date.now();
-      const summary = synthesise({
+      const summary = await synthesise({
         scale: opts.scale,
         seed: opts.seed,
         out: opts.out,

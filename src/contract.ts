@@ -16,6 +16,7 @@ const pseudoId = /^[0-9a-f]{16,64}$/;
 const snomed = /^[1-9][0-9]{5,17}$/;
 const lsoa = /^E0[12][0-9]{6}$/;
 export const ICD10 = /^[A-Z][0-9]{2}[0-9X]?$/;
+const diagnosisText = /^[A-Za-z0-9;.X ]{1,400}$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const name = /^[^\x00-\x1f]{1,200}$/;
 
@@ -157,11 +158,16 @@ export const activityFile: FileContract = {
     start_date: column(isoDate, 'DATE', 'Admission or attendance date'),
     end_date: optional(isoDate, 'DATE', 'Discharge date (spells)'),
     hrg_code: optional(/^[A-Z]{2}[0-9]{2}[A-Z]$/, 'VARCHAR', 'Healthcare Resource Group'),
-    primary_diagnosis: optional(ICD10, 'VARCHAR', 'Primary diagnosis, ICD-10'),
-    secondary_diagnoses: optional(
-      /^[A-Z][0-9]{2}[0-9X]?(;[A-Z][0-9]{2}[0-9X]?)*$/,
+    // A damaged diagnosis code is removed in staging, not the spell: its cost is real.
+    primary_diagnosis: optional(
+      diagnosisText,
       'VARCHAR',
-      'Secondary diagnoses, ICD-10, ;-separated',
+      'Primary diagnosis, ICD-10 without a dot (invalid codes are removed)',
+    ),
+    secondary_diagnoses: optional(
+      diagnosisText,
+      'VARCHAR',
+      'Secondary diagnoses, ICD-10, ;-separated (invalid codes are removed)',
     ),
     cost_gbp: optional(/^\d+(\.\d+)?$/, 'DOUBLE', 'Cost in GBP; empty means use the unit cost'),
   },

@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { conditions } from '../../pipeline/conditions.ts';
 import { CODED_FRAILTY, HFRS, deficits, efiCategories } from '../../pipeline/frailty.ts';
 import {
+  ICD10,
   ODS_PRACTICE,
   activityFile,
   lsoaFile,
@@ -203,7 +204,9 @@ async function startCluster(r: Runner, c: Cluster): Promise<void> {
     'jit = off',
   ];
   appendFileSync(join(data, 'postgresql.conf'), `\n# strata bench peer\n${conf.join('\n')}\n`);
-  await run(...serverCommand(r, 'pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '120', 'start']));
+  await run(
+    ...serverCommand(r, 'pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '120', 'start']),
+  );
 }
 
 function stopClusterSync(r: Runner, c: Cluster): void {
@@ -218,28 +221,63 @@ function stopClusterSync(r: Runner, c: Cluster): void {
 }
 
 function psqlArgs(c: Cluster): string[] {
-  return ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', c.socketDir, '-p', String(c.port), '-U', DB_SUPERUSER, '-d', 'postgres'];
+  return [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    c.socketDir,
+    '-p',
+    String(c.port),
+    '-U',
+    DB_SUPERUSER,
+    '-d',
+    'postgres',
+  ];
 }
 
-/** Runs one script in one session; its \echo and \timing output goes to the log. */
+/**
+ * Runs one script in one session. Each `\\echo` names a step; the `\\timing` lines that
+ * follow are summed into it, so the log shows one line per step rather than per COPY.
+ */
 function psqlScript(r: Runner, c: Cluster, name: string, sql: string): Promise<void> {
   const file = join(c.dir, `${name}.sql`);
-  writeFileSync(file, sql);
+  writeFileSync(file, `\\timing on\n${sql}`);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(r.bin, 'psql'), [...psqlArgs(c), '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(r.bin, 'psql'), [...psqlArgs(c), '-f', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let pending = '';
+    let step: string | null = null;
+    let ms = 0;
+    const flush = () => {
+      if (step) r.log(`[${name}] ${step}: ${(ms / 1000).toFixed(3)} s`);
+      step = null;
+      ms = 0;
+    };
+    const onLine = (line: string) => {
+      const time = /^Time: ([\d.]+) ms/.exec(line);
+      if (time) ms += Number(time[1]);
+      else if (line.trim()) {
+        flush();
+        step = line.trim();
+      }
+    };
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) r.log(`[${name}] ${line}`);
+      lines.forEach(onLine);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     child.on('error', reject);
     child.on('close', (code) => {
+      onLine(pending);
+      flush();
       if (code === 0) resolvePromise();
       else reject(new Error(`psql ${name} exited with ${code}: ${stderr.trim().slice(-2000)}`));
     });
@@ -272,19 +310,30 @@ function pgType(sqlType: string): string {
   return 'text';
 }
 
-/** Guard and cast of each contract column, given the SQL text of each raw value. */
-function typedColumns(contract: FileContract, raw: (i: number) => string): { guards: string[]; casts: string[] } {
+/**
+ * Guard and cast of each contract column, given the SQL text of each raw value. A row is
+ * dropped only for what typed columns would refuse (a value that does not cast, a missing
+ * required value), as strata's loader does; a malformed code inside a text column is
+ * left for the step that uses it, so one bad secondary diagnosis does not hide a spell.
+ */
+function typedColumns(
+  contract: FileContract,
+  raw: (i: number) => string,
+): { guards: string[]; casts: string[] } {
   const guards: string[] = [];
   const casts: string[] = [];
   Object.entries(contract.columns).forEach(([name, col], i) => {
     const x = raw(i);
-    const checks = [`${x} ~ ${lit(pgPattern(col.pattern))}`];
-    if (col.sqlType === 'DATE') checks.push(`is_real_date(${x})`);
-    // Age arithmetic later needs a real first-of-month date.
-    if (name === 'birth_month') checks.push(`is_real_date(${x} || '-01')`);
-    const ok = checks.join(' and ');
-    guards.push(col.nullable ? `(nullif(${x}, '') is null or (${ok}))` : `(${ok})`);
     const type = pgType(col.sqlType);
+    const checks: string[] = [];
+    if (type !== 'text' || col.sqlType.startsWith('ENUM'))
+      checks.push(`${x} ~ ${lit(pgPattern(col.pattern))}`);
+    if (type === 'date') checks.push(`is_real_date(${x})`);
+    // Age arithmetic later casts it to a first-of-month date.
+    if (name === 'birth_month') checks.push(`is_real_date(${x} || '-01')`);
+    if (!col.nullable) checks.push(`${x} <> ''`);
+    const ok = checks.join(' and ');
+    if (checks.length) guards.push(col.nullable ? `(nullif(${x}, '') is null or (${ok}))` : `(${ok})`);
     const value = col.nullable ? `nullif(${x}, '')` : x;
     casts.push(`${type === 'text' ? value : `${value}::${type}`} as ${name}`);
   });
@@ -340,12 +389,15 @@ function kindSql(contract: FileContract, files: DataFile[], asOf: string): strin
       `\\copy stg_${t}(line) from program '${catProgram(f.path)}' with (format csv, header true, delimiter E'\\x01', quote E'\\x02')`,
     );
   }
-  const practice = contract.perPractice ? 'df.practice_code, ' : '';
-  const join = contract.perPractice ? 'join delivery_file df using (file_id)' : '';
+  // Without statistics the planner guesses a handful of rows and picks nested loops.
+  out.push(`analyze stg_${t};`);
+  // Only registrations need the practice, which the folder rather than the file names.
+  const practice = contract === patientsFile ? 'df.practice_code, ' : '';
+  const join = contract === patientsFile ? 'join delivery_file df using (file_id)' : '';
   // Codes dated after the as-of date are not yet known on it. Compared as text, which
   // orders ISO dates correctly, because a cast here could run before the guards do.
-  const dateColumn = contract === observationsFile ? 2 : contract === medicationsFile ? 2 : 0;
-  const notFuture = dateColumn ? ` and f[${dateColumn}] <= ${lit(asOf)}` : '';
+  const dated = Object.keys(contract.columns).findIndex((c) => c === 'recorded_date' || c === 'issue_date');
+  const notFuture = dated >= 0 ? ` and f[${dated + 1}] <= ${lit(asOf)}` : '';
   out.push(`\\echo cast ${t}`);
   out.push(`create table ${t} as
 select distinct ${practice}${casts.join(', ')}
@@ -369,11 +421,14 @@ async function sha256(path: string): Promise<string> {
 }
 
 function findFile(dir: string, stem: string): string | null {
-  for (const name of [`${stem}.csv`, `${stem}.csv.gz`]) if (existsSync(join(dir, name))) return join(dir, name);
+  for (const name of [`${stem}.csv`, `${stem}.csv.gz`])
+    if (existsSync(join(dir, name))) return join(dir, name);
   return null;
 }
 
-async function deliveryFiles(delivery: string): Promise<{ practices: string; lsoa: string; data: DataFile[] }> {
+async function deliveryFiles(
+  delivery: string,
+): Promise<{ practices: string; lsoa: string; data: DataFile[] }> {
   const practices = join(delivery, 'reference', 'practices.csv');
   const lsoa = join(delivery, 'reference', 'lsoa.csv');
   if (!existsSync(practices) || !existsSync(lsoa)) throw new Error(`${delivery}: reference files missing`);
@@ -425,10 +480,12 @@ function codelistFiles(): { id: string; path: string }[] {
     .map((n) => ({ id: n.replace(/\.csv$/, ''), path: join(dir, n) }));
 }
 
-function values(rows: (string | number | null)[][]): string {
-  return rows
-    .map((r) => `(${r.map((v) => (v === null ? 'null' : typeof v === 'number' ? String(v) : lit(v))).join(', ')})`)
-    .join(',\n  ');
+/** An INSERT of literal rows; nothing when there are none, which VALUES cannot express. */
+function insertRows(table: string, rows: (string | number | null)[][]): string {
+  if (!rows.length) return '';
+  const literal = (v: string | number | null) =>
+    v === null ? 'null' : typeof v === 'number' ? String(v) : lit(v);
+  return `insert into ${table} values\n  ${rows.map((r) => `(${r.map(literal).join(', ')})`).join(',\n  ')};`;
 }
 
 function cohortSql(asOf: string): string {
@@ -470,28 +527,32 @@ function cohortSql(asOf: string): string {
   );
   for (const cl of codelistFiles()) {
     s.push(`set peer.codelist = ${lit(cl.id)};`);
-    s.push(`\\copy codelist_stage(code, term) from program '${catProgram(cl.path)}' with (format csv, header true)`);
+    s.push(
+      `\\copy codelist_stage(code, term) from program '${catProgram(cl.path)}' with (format csv, header true)`,
+    );
   }
-  step('codelist', `create table codelist as select distinct codelist, trim(code) as code from codelist_stage where trim(code) <> ''`);
+  step(
+    'codelist',
+    `create table codelist as select distinct codelist, trim(code) as code from codelist_stage where trim(code) <> ''`,
+  );
   step('codelist index', `create index on codelist (code)`);
-  step('hfrs points', `create table hfrs_points (icd10_code text primary key, points numeric, description text)`);
+  step(
+    'hfrs points',
+    `create table hfrs_points (icd10_code text primary key, points numeric, description text)`,
+  );
   s.push(
     `\\copy hfrs_points from program '${catProgram(join(PIPELINE, 'reference', 'hfrs_points.csv'))}' with (format csv, header true)`,
   );
   step(
     'rules',
     `create table criterion (condition_id text, kind text, codelist text, medication text, within_months int, first_within_months int, min_issues int);
-insert into criterion values
-  ${values(criteria)};
+${insertRows('criterion', criteria)}
 create table resolved_rule (condition_id text, codelist text);
-insert into resolved_rule values
-  ${values(resolved)};
+${insertRows('resolved_rule', resolved)}
 create table deficit (deficit_id text, codelist text);
-insert into deficit values
-  ${values(deficitRows)};
+${insertRows('deficit', deficitRows)}
 create table frailty_severity (severity text, codelist text, rank int);
-insert into frailty_severity values
-  ${values(severities)}`,
+${insertRows('frailty_severity', severities)}`,
   );
   step('analyze rules', 'analyze codelist, criterion, resolved_rule, deficit, frailty_severity, hfrs_points');
 
@@ -527,7 +588,10 @@ join codelist c on c.code = left(m.bnf_code, 9)
 join eligible e on e.pseudo_id = m.pseudo_id
 where m.issue_date <= ${d} and m.issue_date > ${d} - ${months(medWindow)}`,
   );
-  step('medication issues index', 'create index on medication_issue (codelist, pseudo_id); analyze medication_issue');
+  step(
+    'medication issues index',
+    'create index on medication_issue (codelist, pseudo_id); analyze medication_issue',
+  );
   step(
     'condition criteria',
     `create table condition_hit as
@@ -602,7 +666,8 @@ from (
   from activity a
   join eligible e on e.pseudo_id = a.pseudo_id
   cross join lateral unnest(array[a.primary_diagnosis] || string_to_array(a.secondary_diagnoses, ';')) as code
-  where a.start_date <= ${d} and a.start_date > ${d} - ${months(HFRS.withinMonths)} and code is not null
+  where a.start_date <= ${d} and a.start_date > ${d} - ${months(HFRS.withinMonths)}
+    and code ~ ${lit(pgPattern(ICD10.source.replace(/^\^|\$$/g, '')))}
 ) dx join hfrs_points h on h.icd10_code = dx.prefix
 group by dx.pseudo_id`,
   );
@@ -624,8 +689,7 @@ select (select count(*) from eligible)::int as eligible,
   (select count(*) from multimorbidity where age >= 18 and condition_count >= 5)::int as multimorbidity_5plus,
   (select count(*) from frailty)::int as frailty`,
   );
-  s.push(`\\copy (select e.pseudo_id, e.age, cf.severity, efi.deficit_count, hfrs.score, (select string_agg(deficit_id, ';' order by deficit_id) from efi_deficit x where x.pseudo_id = e.pseudo_id) from eligible e left join coded_frailty cf using (pseudo_id) left join efi using (pseudo_id) left join hfrs using (pseudo_id)) to '/tmp/pgpeer-frail.csv' with (format csv)`);
-  return `\\timing on\n${s.join('\n')}\n`;
+  return `${s.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------- entry point
@@ -640,13 +704,15 @@ export async function runPostgresPeer(opts: PostgresPeerOptions): Promise<Postgr
 
   const dir = await makeClusterDir(r, opts.workDir);
   const cluster: Cluster = { dir, data: join(dir, 'data'), socketDir: dir, port: 0 };
-  // Ctrl-C or a crash must not leave a server running behind the bench.
+  // An exit mid-run (process.exit, an uncaught error) must not leave a server behind.
   const onExit = () => stopClusterSync(r, cluster);
   process.once('exit', onExit);
   try {
     const startedAt = Date.now();
     await startCluster(r, cluster);
-    log(`postgres ${bin} cluster up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (port ${cluster.port})`);
+    log(
+      `postgres ${bin} cluster up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (port ${cluster.port})`,
+    );
 
     const t0 = performance.now();
     const files = await deliveryFiles(delivery);
@@ -656,8 +722,7 @@ export async function runPostgresPeer(opts: PostgresPeerOptions): Promise<Postgr
       cluster,
       'setup',
       `${SETUP_SQL}
-insert into delivery_file values
-  ${values(registry)};
+${insertRows('delivery_file', registry)}
 ${referenceSql(practicesFile, files.practices)}
 ${referenceSql(lsoaFile, files.lsoa)}
 `,
@@ -687,7 +752,11 @@ ${referenceSql(lsoaFile, files.lsoa)}
     log(`ingest ${((t1 - t0) / 1000).toFixed(2)} s`);
 
     await psqlScript(r, cluster, 'cohorts', cohortSql(opts.asOf));
-    const line = await psqlQuery(r, cluster, 'select eligible, multimorbidity_5plus, frailty from peer_counts');
+    const line = await psqlQuery(
+      r,
+      cluster,
+      'select eligible, multimorbidity_5plus, frailty from peer_counts',
+    );
     const t2 = performance.now();
     log(`cohorts ${((t2 - t1) / 1000).toFixed(2)} s`);
 

@@ -11,7 +11,8 @@ if (!delivery) {
 // Without an explicit date the extract date is the as-of date, as in strata.
 const asOf =
   process.argv[3] ??
-  (JSON.parse(readFileSync(join(delivery, 'delivery.json'), 'utf8')) as { extract_date: string }).extract_date;
+  (JSON.parse(readFileSync(join(delivery, 'delivery.json'), 'utf8')) as { extract_date: string })
+    .extract_date;
 
 if (!(await postgresAvailable())) {
   console.error('PostgreSQL not found: skipping the PostgreSQL peer');

@@ -17,7 +17,18 @@ export function isoOf(day: number): string {
   return s;
 }
 
+const monthsCache = new Map<number, number>();
 export function addMonths(day: number, months: number): number {
+  // The generator asks for the same few dates millions of times.
+  const key = day * 4096 + months + 2048;
+  const hit = monthsCache.get(key);
+  if (hit !== undefined) return hit;
+  const result = addMonthsUncached(day, months);
+  monthsCache.set(key, result);
+  return result;
+}
+
+function addMonthsUncached(day: number, months: number): number {
   const d = new Date(day * MS_PER_DAY);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth() + months;
@@ -34,7 +45,17 @@ export function monthStart(day: number): number {
 }
 
 /** Whole years from `birthDay` to `onDay`. */
+const ageCache = new Map<number, number>();
 export function ageOn(birthDay: number, onDay: number): number {
+  const key = birthDay * 131072 + (onDay - birthDay);
+  const hit = ageCache.get(key);
+  if (hit !== undefined) return hit;
+  const age = ageOnUncached(birthDay, onDay);
+  if (ageCache.size < 1_000_000) ageCache.set(key, age);
+  return age;
+}
+
+function ageOnUncached(birthDay: number, onDay: number): number {
   const b = new Date(birthDay * MS_PER_DAY);
   const o = new Date(onDay * MS_PER_DAY);
   let age = o.getUTCFullYear() - b.getUTCFullYear();

@@ -8,7 +8,9 @@
 //   one secondary-care file sent twice under another name; observations dated before
 //   birth: 0.05%; activity for patients no practice knows: 0.1%; gzip on a quarter of
 //   practices' observation and medication files and on one activity file.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
@@ -148,13 +150,28 @@ class FileBuffer {
   }
 }
 
-export function synthesise(opts: SynthOptions): SynthSummary {
+interface Plan {
+  asOf: number;
+  practices: Practice[];
+  lsoas: ReturnType<typeof buildGeography>['lsoas'];
+  ctx: PopulationContext;
+  rosters: { current: number; start: number; gone: number }[];
+  moversOut: { n: number; home: number }[][];
+  /** Practice index ranges [from, to) that share one secondary-care file. */
+  parts: [number, number][];
+  total: number;
+}
+
+function validate(opts: SynthOptions) {
   if (!(opts.scale >= 0.0001 && opts.scale <= 5))
     throw new ConfigError('--scale must be between 0.0001 and 5');
   if (!Number.isInteger(opts.seed)) throw new ConfigError('--seed must be a whole number');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf) || Number.isNaN(dayOf(opts.asOf)))
     throw new ConfigError('--as-of must be a date, YYYY-MM-DD');
-  const progress = opts.progress ?? noProgress;
+}
+
+/** Everything about a delivery that is decided before any patient is drawn. */
+function plan(opts: SynthOptions): Plan {
   const asOf = dayOf(opts.asOf);
   const geography = buildGeography();
   const practices = selectPractices(geography.practices, opts.practices ?? geography.practices.length);
@@ -165,12 +182,8 @@ export function synthesise(opts: SynthOptions): SynthSummary {
     practices,
     ageWeights: new Map(PLACE_PROFILES.map((p) => [p.place, ageWeights(p.over65)])),
   };
-
-  rmSync(opts.out, { recursive: true, force: true });
-  mkdirSync(opts.out, { recursive: true });
-
-  // Roster: patient numbers [start, start + current) are registered today at practice i;
-  // the `gone` after them died or left LLR during the history.
+  // Patient numbers [start, start + current) are registered today at practice i; the
+  // `gone` after them died or left LLR during the history.
   const rosters = practices.map((p) => ({
     current: Math.max(1, Math.round(p.listSize * opts.scale)),
     start: 0,
@@ -182,9 +195,7 @@ export function synthesise(opts: SynthOptions): SynthSummary {
     r.gone = Math.round(r.current * 0.1);
     next += r.current + r.gone;
   }
-  const total = next;
-
-  // Movers: listed under the practice they left, so it can write its part of their record.
+  // Movers are listed under the practice they left, so it can write its part of their record.
   const moversOut: { n: number; home: number }[][] = practices.map(() => []);
   rosters.forEach((r, home) => {
     for (let n = r.start; n < r.start + r.current; n++) {
@@ -192,19 +203,48 @@ export function synthesise(opts: SynthOptions): SynthSummary {
       if (prev !== null) moversOut[prev]!.push({ n, home });
     }
   });
-
-  const files: FileMess[] = [];
-  const truthLines: string[] = [stringify([GROUND_TRUTH_COLUMNS]).trimEnd()];
   const partSize = Math.ceil(practices.length / MESS.secondaryCareParts);
-  let activityBuffer: FileBuffer | null = null;
-  let activityPart = 0;
-  let eligible = 0;
-  const mess = new Rng(opts.seed, 0x3e55);
-  const dmdOf = dmdCodes();
+  const parts: [number, number][] = [];
+  for (let i = 0; i < practices.length; i += partSize)
+    parts.push([i, Math.min(practices.length, i + partSize)]);
+  return { asOf, practices, lsoas: geography.lsoas, ctx, rosters, moversOut, parts, total: next };
+}
 
-  progress.start('Generating practices', practices.length);
-  practices.forEach((practice, i) => {
+export interface PartResult {
+  files: FileMess[];
+  truthGz: Uint8Array;
+  eligible: number;
+}
+
+/**
+ * Writes the practices of one part and their secondary-care file. Parts are independent
+ * (every random draw is keyed by seed, patient and practice), so they can run in parallel
+ * and still give the same bytes.
+ */
+export function generatePart(
+  opts: SynthOptions,
+  partNo: number,
+  onPractice: () => void = () => {},
+): PartResult {
+  const { asOf, practices, ctx, rosters, moversOut, parts } = plan(opts);
+  const [from, to] = parts[partNo]!;
+  const isLast = partNo === parts.length - 1;
+  const files: FileMess[] = [];
+  const truthLines: string[] = [];
+  let eligible = 0;
+  const dmdOf = dmdCodes();
+  const activity = new FileBuffer(
+    activityFile,
+    `secondary-care/acute-activity-part${partNo + 1}.csv`,
+    null,
+    partNo === 1,
+  );
+  const ids = { next: 0, part: partNo };
+
+  for (let i = from; i < to; i++) {
+    const practice = practices[i]!;
     const roster = rosters[i]!;
+    const mess = new Rng(opts.seed, 0x3e55, i);
     const gz = hashUnit(opts.seed, i, 0x92) < MESS.gzipShare;
     const base = `practices/${practice.practice_code}`;
     const patients = new FileBuffer(patientsFile, `${base}/patients.csv`, practice.practice_code, false);
@@ -220,37 +260,25 @@ export function synthesise(opts: SynthOptions): SynthSummary {
       practice.practice_code,
       gz,
     );
-    if (i % partSize === 0) {
-      activityBuffer?.write(opts.out);
-      if (activityBuffer) files.push(activityBuffer.mess);
-      activityPart++;
-      activityBuffer = new FileBuffer(
-        activityFile,
-        `secondary-care/acute-activity-part${activityPart}.csv`,
-        null,
-        activityPart === 2,
-      );
-    }
-    const activity = activityBuffer!;
 
-    const writeRecord = (p: SynthPatient, from: number, to: number) => {
+    const writeRecord = (p: SynthPatient, fromDay: number, toDay: number) => {
       for (const o of p.observations) {
-        if (o.day < from || o.day >= to) continue;
+        if (o.day < fromDay || o.day >= toDay) continue;
         const line = `${p.pseudoId},${isoOf(o.day)},${o.code},${o.value},${o.unit}`;
         observations.push(line);
+        // Each line carries at most one fault, so every count below is exact.
         if (o.day > asOf) observations.mess.future_dated++;
-        if (!verhoeffValid(o.code)) observations.mess.broken_check_digit++;
-        if (mess.chance(MESS.duplicate)) {
+        else if (!verhoeffValid(o.code)) observations.mess.broken_check_digit++;
+        else if (mess.chance(MESS.duplicate)) {
           observations.push(line);
           observations.mess.duplicates++;
-        }
-        if (mess.chance(MESS.beforeBirth)) {
+        } else if (mess.chance(MESS.beforeBirth)) {
           observations.push(`${p.pseudoId},${isoOf(p.birthDay - mess.int(30, 3000))},${o.code},,`);
           observations.mess.before_birth++;
         }
       }
       for (const m of p.medications) {
-        if (m.day < from || m.day >= to) continue;
+        if (m.day < fromDay || m.day >= toDay) continue;
         const line = `${p.pseudoId},${isoOf(m.day)},${dmdOf(m.bnf)},${m.bnf}AAAAAA,${28 * (1 + (m.day % 3))}`;
         medications.push(line);
         if (mess.chance(MESS.duplicate)) {
@@ -267,7 +295,7 @@ export function synthesise(opts: SynthOptions): SynthSummary {
       patients.push(patientLine(p, own.from, own.to));
       writeRecord(p, p.registrations.length > 1 ? own.from : -Infinity, Infinity);
       for (const a of p.activity) {
-        const line = activityLine(p.pseudoId, a, opts.seed, mess);
+        const line = activityLine(p.pseudoId, a, opts.seed, mess, ids);
         activity.push(line);
         if (mess.chance(MESS.duplicate)) {
           activity.push(line);
@@ -293,27 +321,77 @@ export function synthesise(opts: SynthOptions): SynthSummary {
       b.write(opts.out);
       files.push(b.mess);
     }
-    progress.tick();
-  });
-  progress.stop();
-
-  // Activity for people no practice has registered (for example, out-of-area visitors).
-  const last = activityBuffer!;
-  const strangers = Math.max(
-    1,
-    Math.round(last.lines.length * MESS.unknownPatient * MESS.secondaryCareParts),
-  );
-  for (let k = 0; k < strangers; k++) {
-    const start = asOf - mess.int(1, 3 * 365);
-    last.push(
-      `${activityId(opts.seed, -1 - k)},${pseudoIdOf(opts.seed ^ 0x5eed, k)},AE,RWE,${isoOf(start)},,,,,150.00`,
-    );
-    last.mess.unknown_patient++;
+    onPractice();
   }
-  injectMalformed(last, MESS.malformed.activity, mess, opts.seed);
-  last.write(opts.out);
-  files.push(last.mess);
-  for (const f of files) if (f.path.startsWith('secondary-care/') && f !== last.mess) void f;
+
+  const mess = new Rng(opts.seed, 0x3e56, partNo);
+  if (isLast) {
+    // Activity for people no practice has registered (for example, out-of-area visitors).
+    const strangers = Math.max(1, Math.round(activity.lines.length * MESS.unknownPatient * parts.length));
+    for (let k = 0; k < strangers; k++) {
+      const start = asOf - mess.int(1, 3 * 365);
+      activity.push(
+        `${activityId(opts.seed, -1 - k)},${pseudoIdOf(opts.seed ^ 0x5eed, k)},AE,RWE,${isoOf(start)},,,,,150.00`,
+      );
+      activity.mess.unknown_patient++;
+    }
+  }
+  injectMalformed(activity, MESS.malformed.activity, mess, opts.seed);
+  activity.write(opts.out);
+  files.push(activity.mess);
+  return { files, truthGz: gzipSync(truthLines.join('\n') + '\n', { level: 4 }), eligible };
+}
+
+/** Runs the parts on worker threads when there is enough work to be worth it. */
+async function runParts(
+  opts: SynthOptions,
+  count: number,
+  progress: Progress,
+  workers: number,
+): Promise<PartResult[]> {
+  if (workers <= 1)
+    return Array.from({ length: count }, (_, k) => generatePart(opts, k, () => progress.tick()));
+  const results: PartResult[] = new Array(count);
+  let nextPart = 0;
+  const { progress: _ignored, ...plainOpts } = opts;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      const worker = new Worker(new URL('./worker.mjs', import.meta.url));
+      try {
+        while (nextPart < count) {
+          const k = nextPart++;
+          results[k] = await new Promise<PartResult>((resolve, reject) => {
+            const onMessage = (msg: { tick?: true; result?: PartResult }) => {
+              if (msg.tick) return progress.tick();
+              worker.off('message', onMessage);
+              worker.off('error', reject);
+              resolve(msg.result!);
+            };
+            worker.on('message', onMessage);
+            worker.once('error', reject);
+            worker.postMessage({ opts: plainOpts, part: k });
+          });
+        }
+      } finally {
+        await worker.terminate();
+      }
+    }),
+  );
+  return results;
+}
+
+export async function synthesise(opts: SynthOptions): Promise<SynthSummary> {
+  validate(opts);
+  const progress = opts.progress ?? noProgress;
+  const p = plan(opts);
+  rmSync(opts.out, { recursive: true, force: true });
+  mkdirSync(opts.out, { recursive: true });
+
+  progress.start('Generating practices', p.practices.length);
+  const workers = p.total > 60_000 ? Math.min(availableParallelism(), p.parts.length) : 1;
+  const results = await runParts(opts, p.parts.length, progress, workers);
+  progress.stop();
+  const files = results.flatMap((r) => r.files);
 
   // A provider resent its first file under a new name.
   const first = files.find((f) => f.path.startsWith('secondary-care/'))!;
@@ -324,12 +402,12 @@ export function synthesise(opts: SynthOptions): SynthSummary {
   writeReference(
     opts.out,
     practicesFile,
-    practices.map((p) => [p.practice_code, p.practice_name, p.pcn_code, p.pcn_name, p.place]),
+    p.practices.map((x) => [x.practice_code, x.practice_name, x.pcn_code, x.pcn_name, x.place]),
   );
   writeReference(
     opts.out,
     lsoaFile,
-    geography.lsoas.map((l) => [l.lsoa_code, String(l.imd_decile), l.place]),
+    p.lsoas.map((l) => [l.lsoa_code, String(l.imd_decile), l.place]),
   );
   writeFileSync(
     join(opts.out, 'delivery.json'),
@@ -345,11 +423,14 @@ export function synthesise(opts: SynthOptions): SynthSummary {
     ) + '\n',
   );
   mkdirSync(join(opts.out, 'ground-truth'), { recursive: true });
+  // Concatenated gzip members are one valid gzip file.
+  const header = gzipSync(stringify([GROUND_TRUTH_COLUMNS]), { level: 4 });
   writeFileSync(
     join(opts.out, 'ground-truth', 'patients.csv.gz'),
-    gzipSync(truthLines.join('\n') + '\n', { level: 6 }),
+    Buffer.concat([header, ...results.map((r) => r.truthGz)]),
   );
-  const summary: SynthSummary = { patients: total, eligible, practices: practices.length, files };
+  const eligible = results.reduce((s, r) => s + r.eligible, 0);
+  const summary: SynthSummary = { patients: p.total, eligible, practices: p.practices.length, files };
   writeFileSync(
     join(opts.out, 'ground-truth', 'mess.json'),
     JSON.stringify(
@@ -361,7 +442,6 @@ export function synthesise(opts: SynthOptions): SynthSummary {
   return summary;
 }
 
-import { readFileSync } from 'node:fs';
 function readBack(root: string, path: string) {
   return readFileSync(join(root, path));
 }
@@ -377,11 +457,17 @@ function activityId(seed: number, k: number) {
   return `A${(hashUnit(seed, k, 0xac7) * 1e10).toFixed(0).padStart(10, '0')}${String(Math.abs(k)).padStart(7, '0')}`;
 }
 
-let activityCounter = 0;
-function activityLine(pseudoId: string, a: SynthPatient['activity'][number], seed: number, rng: Rng): string {
-  const id = activityId(seed, activityCounter++);
-  const provider = PROVIDERS[Math.floor(hashUnit(seed, activityCounter, 0x9) * PROVIDERS.length)]!;
-  const hrg = `${HRG[a.setting]}${String(10 + (activityCounter % 80)).padStart(2, '0')}${'ABCDE'[activityCounter % 5]}`;
+function activityLine(
+  pseudoId: string,
+  a: SynthPatient['activity'][number],
+  seed: number,
+  rng: Rng,
+  ids: { next: number; part: number },
+): string {
+  const k = ids.part * 100_000_000 + ids.next++;
+  const id = activityId(seed, k);
+  const provider = PROVIDERS[Math.floor(hashUnit(seed, k, 0x9) * PROVIDERS.length)]!;
+  const hrg = `${HRG[a.setting]}${String(10 + (k % 80)).padStart(2, '0')}${'ABCDE'[k % 5]}`;
   const [primary, ...secondary] = a.diagnoses;
   // A few spells carry a diagnosis that lost characters on the way; the pipeline drops it.
   if (a.diagnoses.length && rng.chance(0.003)) secondary.push(rng.pick(['R5', '1234', 'I5O0']));

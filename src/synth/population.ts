@@ -467,9 +467,16 @@ export function generatePatient(
     };
   }
 
-  // The record stops where the registration with LLR does.
-  const keepObs = endDay === null ? obs : obs.filter((o) => o.day <= endDay);
-  const keepMeds = endDay === null ? meds : meds.filter((m) => m.day <= endDay);
+  // The record stops where the registration with LLR does. A repeated entry (same day,
+  // same code) is one entry: the generator's own repeats would otherwise look like resends.
+  const keepObs = unique(
+    endDay === null ? obs : obs.filter((o) => o.day <= endDay),
+    (o) => `${o.day}|${o.code}|${o.value}`,
+  );
+  const keepMeds = unique(
+    endDay === null ? meds : meds.filter((m) => m.day <= endDay),
+    (m) => `${m.day}|${m.bnf}`,
+  );
   return {
     number: n,
     pseudoId: pseudoIdOf(ctx.seed, n),
@@ -541,6 +548,16 @@ function hfrsOf(book: Codebook, activity: ActivityEvent[], asOf: number): number
   let score = 0;
   for (const c of codes) score += book.hfrsPoints.get(c) ?? 0;
   return Math.round(score * 10) / 10;
+}
+
+function unique<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** `k` different days in [from, to]: two identical issues on one day are one issue sent twice. */
