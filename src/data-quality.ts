@@ -39,8 +39,8 @@ export async function inputReports(conn: DuckDBConnection, ctx: RunContext): Pro
   );
   const rejected = await queryRows<{ file_id: number; reason: string; n: number; first_lines: number[] }>(
     conn,
-    `select file_id, error_type || coalesce(' (' || column_name || ')', '') as reason, count(*) as n,
-            list(line order by line)[1:5] as first_lines
+    `select file_id, error_type || coalesce(' (' || column_name || ')', '') as reason, count(distinct line) as n,
+            list(distinct line order by line)[1:5] as first_lines
      from rejected_line group by all`,
   );
   const dropped = await queryRows<{ file_id: number; reason: string; n: number }>(

@@ -38,7 +38,10 @@ export interface IngestedFile {
 export interface IngestResult {
   delivery: Delivery;
   files: IngestedFile[];
+  /** Practices not processed at all. */
   quarantined: { practiceCode: string; reason: string }[];
+  /** Secondary-care files that could not be read as a whole (the rest of the delivery is used). */
+  quarantinedFiles: { path: string; reason: string }[];
 }
 
 export const RAW_TABLE: Record<string, string> = {
@@ -147,6 +150,17 @@ export async function ingest(
     if (!practiceCodes.size) throw new DeliveryError('reference/practices.csv lists no practices');
 
     const delivery = openDelivery(deliveryDir, practiceCodes);
+    const withFolder = new Set([
+      ...delivery.practiceFiles.map((f) => f.practiceCode),
+      ...delivery.quarantined.map((q) => q.practiceCode),
+    ]);
+    if (!withFolder.size && !delivery.activityFiles.length)
+      throw new DeliveryError('the delivery holds no practice extracts and no secondary-care files');
+    if (!withFolder.size) throw new DeliveryError('the delivery holds no practice extracts');
+    // A listed practice that sent nothing is not processed, and the run says so.
+    for (const code of [...practiceCodes].sort())
+      if (!withFolder.has(code))
+        delivery.quarantined.push({ practiceCode: code, reason: 'no extract in this delivery' });
     const dataFiles = [...delivery.practiceFiles, ...delivery.activityFiles];
     log.info('delivery opened', {
       practices: new Set(delivery.practiceFiles.map((f) => f.practiceCode)).size,
@@ -221,7 +235,8 @@ export async function ingest(
          union all select file_id, count(*) from raw_activity group by all
          union all select file_id, count(*) from raw_practices group by all
          union all select file_id, count(*) from raw_lsoa group by all),
-       rejected as (select file_id, count(*) as n from rejected_line group by all)
+       -- DuckDB records one reject per error, and a line can have several: count lines.
+       rejected as (select file_id, count(distinct line) as n from rejected_line group by all)
        select df.file_id, coalesce(l.n, 0) as loaded, coalesce(r.n, 0) as rejected
        from delivery_file df left join loaded l using (file_id) left join rejected r using (file_id)`,
     );
@@ -258,10 +273,15 @@ export async function ingest(
     }
     for (const [code, reason] of quarantined)
       log.warn('practice quarantined', { practice_code: code, reason });
+    const quarantinedFiles = all
+      .filter((f) => f.status === 'quarantined' && !f.file.practiceCode)
+      .map((f) => ({ path: f.file.path, reason: f.reason ?? '' }));
+    for (const f of quarantinedFiles) log.warn('file quarantined', { path: f.path, reason: f.reason });
     return {
       delivery,
       files: all,
       quarantined: [...quarantined].map(([practiceCode, reason]) => ({ practiceCode, reason })),
+      quarantinedFiles,
     };
   } finally {
     conn.closeSync();
@@ -311,6 +331,7 @@ export async function ingestStage(ctx: RunContext): Promise<void> {
     practice_code: q.practiceCode,
     reason: q.reason,
   }));
+  ctx.manifest.quarantined_files = ctx.ingest.quarantinedFiles;
 }
 
 /** One hash over every input file's path and content hash: equal fingerprints, equal inputs. */

@@ -30,6 +30,7 @@ export interface RunSummary {
   runDir: string;
   exitCode: number;
   quarantined: { practice_code: string; reason: string }[];
+  quarantinedFiles: { path: string; reason: string }[];
   timings: { stage: string; seconds: number }[];
   counts: Record<string, number>;
 }
@@ -110,8 +111,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       runId,
       asOf: ctx.asOf,
       runDir: ctx.runDir,
-      exitCode: quarantined.length ? EXIT.quarantined : EXIT.ok,
+      exitCode:
+        quarantined.length || (ctx.manifest.quarantined_files as unknown[]).length
+          ? EXIT.quarantined
+          : EXIT.ok,
       quarantined,
+      quarantinedFiles: (ctx.manifest.quarantined_files as RunSummary['quarantinedFiles']) ?? [],
       timings: ctx.timings,
       counts: (ctx.manifest.counts as Record<string, number>) ?? {},
     };

@@ -32,17 +32,22 @@ issue_counts as (
     group by all
 ),
 criteria_met as (
-    select coalesce(d.ref, i.ref) as ref, coalesce(d.pseudo_id, i.pseudo_id) as pseudo_id, cr.condition_id
-    from rules cr
-    left join diagnosis_dates d on d.condition_id = cr.condition_id and d.criterion_no = cr.criterion_no
-    left join issue_counts i
-        on i.condition_id = cr.condition_id and i.criterion_no = cr.criterion_no
-       and (d.pseudo_id is null or (i.pseudo_id = d.pseudo_id and i.ref = d.ref))
-    where case cr.kind
-        when 'diagnosis' then d.in_window > 0 and d.first_in_window
-        when 'treated' then d.pseudo_id is not null and i.issues >= 1
-        when 'prescriptions' then i.issues >= cr.min_issues
-    end
+    -- One branch per rule kind, so every join is on keys.
+    select d.ref, d.pseudo_id, d.condition_id
+    from diagnosis_dates d
+    join rules cr using (condition_id, criterion_no)
+    where cr.kind = 'diagnosis' and d.in_window > 0 and d.first_in_window
+    union all
+    select d.ref, d.pseudo_id, d.condition_id
+    from diagnosis_dates d
+    join rules cr using (condition_id, criterion_no)
+    join issue_counts i using (ref, pseudo_id, condition_id, criterion_no)
+    where cr.kind = 'treated' and i.issues >= 1
+    union all
+    select i.ref, i.pseudo_id, i.condition_id
+    from issue_counts i
+    join rules cr using (condition_id, criterion_no)
+    where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
 ),
 last_diagnosis as (
     select ref, pseudo_id, condition_id, max(last_date) as last_date

@@ -11,6 +11,14 @@ drugs as (
     from stg_medication m
     join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
     group by all
+),
+history as (
+    -- Two years of secondary care: one year says little about the propensity to use services
+    -- of someone who uses them rarely; a second year roughly halves that uncertainty.
+    select r.ref, a.pseudo_id, count(*) as prior_events_24m
+    from stg_activity a
+    join reference_date r on a.start_date <= r.ref_date and a.start_date > r.ref_date - to_months(24)
+    group by all
 )
 select
     p.ref,
@@ -32,6 +40,7 @@ select
     a.prior_day_cases,
     a.prior_outpatient,
     a.prior_ae,
+    coalesce(h.prior_events_24m, 0) as prior_events_24m,
     a.next_cost_12m,
     a.next_admitted
 from population p
@@ -39,4 +48,5 @@ join patient_frailty f on f.ref = p.ref and f.pseudo_id = p.pseudo_id
 join patient_activity a on a.ref = p.ref and a.pseudo_id = p.pseudo_id
 left join conditions c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
 left join drugs d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
+left join history h on h.ref = p.ref and h.pseudo_id = p.pseudo_id
 where p.adult;

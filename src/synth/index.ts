@@ -488,6 +488,8 @@ function activityLine(
 function injectMalformed(buffer: FileBuffer, rate: number, rng: Rng, seed: number) {
   const n = Math.max(buffer.lines.length > 0 ? 1 : 0, Math.round(buffer.lines.length * rate));
   const cols = Object.keys(buffer.contract.columns);
+  // Templates come from the good lines only, so each malformed line carries exactly one fault.
+  const good = buffer.lines.slice();
   for (let k = 0; k < n; k++) {
     const at = rng.int(0, buffer.lines.length);
     const kinds =
@@ -495,7 +497,7 @@ function injectMalformed(buffer: FileBuffer, rate: number, rng: Rng, seed: numbe
         ? ['extra', 'missing', 'date', 'setting']
         : ['extra', 'missing', 'date'];
     const kind = kinds[k % kinds.length];
-    const template = buffer.lines[rng.int(0, buffer.lines.length - 1)]!.split(',');
+    const template = good[rng.int(0, good.length - 1)]!.split(',');
     const stranger = pseudoIdOf(seed ^ 0xbad, rng.int(0, 1e9));
     template[cols.indexOf('pseudo_id')] = stranger;
     let line: string;

@@ -205,7 +205,7 @@ export function generatePatient(
   let endDay: number | null = null;
   let deathDay: number | null = null;
   if (goneKind) {
-    endDay = asOf - rng.int(15, 3 * YEAR - 15);
+    endDay = Math.min(asOf - 1, Math.max(asOf - rng.int(15, 3 * YEAR - 15), birthDay + 30));
     if (endDay <= regFrom) regFrom = Math.max(birthDay + 1, endDay - rng.int(200, 2000));
     if (goneKind === 'died') deathDay = endDay;
   }
@@ -470,11 +470,11 @@ export function generatePatient(
   // The record stops where the registration with LLR does. A repeated entry (same day,
   // same code) is one entry: the generator's own repeats would otherwise look like resends.
   const keepObs = unique(
-    endDay === null ? obs : obs.filter((o) => o.day <= endDay),
+    obs.filter((o) => o.day >= birthDay && (endDay === null || o.day <= endDay)),
     (o) => `${o.day}|${o.code}|${o.value}`,
   );
   const keepMeds = unique(
-    endDay === null ? meds : meds.filter((m) => m.day <= endDay),
+    meds.filter((m) => m.day >= birthDay && (endDay === null || m.day <= endDay)),
     (m) => `${m.day}|${m.bnf}`,
   );
   return {

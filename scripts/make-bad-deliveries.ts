@@ -1,0 +1,554 @@
+// Writes the bad-delivery corpus in test/fixtures/bad-deliveries/: a small, readable
+// good delivery, and one folder per fault holding the whole delivery with that fault and
+// an expected.json saying what strata must do with it. Run with `npm run fixtures`.
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { projectPath } from '../src/paths.ts';
+
+type Files = Record<string, string | Buffer | null>;
+
+const P = ['a1a1a1a1a1a1a1a1', 'a2a2a2a2a2a2a2a2', 'a3a3a3a3a3a3a3a3'];
+const Q = ['b1b1b1b1b1b1b1b1', 'b2b2b2b2b2b2b2b2'];
+const R = ['c1c1c1c1c1c1c1c1', 'c2c2c2c2c2c2c2c2'];
+
+const base: Files = {
+  'delivery.json':
+    JSON.stringify(
+      { extract_date: '2026-03-31', source_system: 'test fixture', schema_version: '1.0' },
+      null,
+      2,
+    ) + '\n',
+  'reference/practices.csv': [
+    'practice_code,practice_name,pcn_code,pcn_name,place',
+    "C82001,St Peter's Surgery,U60001,City North PCN,Leicester City",
+    'C82002,"Church Street, Medical Centre",U60001,City North PCN,Leicester City',
+    'C82003,Oakham Medical Practice,U60026,Rutland PCN,Rutland',
+    '',
+  ].join('\n'),
+  'reference/lsoa.csv': [
+    'lsoa_code,imd_decile,place',
+    'E01013001,1,Leicester City',
+    'E01013002,6,Leicester City',
+    'E01013300,9,Rutland',
+    '',
+  ].join('\n'),
+  'practices/C82001/patients.csv': [
+    'pseudo_id,sex,birth_month,lsoa_code,registered_from,registered_to,date_of_death',
+    `${P[0]},F,1941-05,E01013001,1990-01-15,,`,
+    `${P[1]},M,1980-11,E01013002,2005-06-01,,`,
+    `${P[2]},F,2010-02,E01013001,2010-03-01,,`,
+    '',
+  ].join('\n'),
+  'practices/C82001/observations.csv': [
+    'pseudo_id,recorded_date,snomed_code,value,unit',
+    `${P[0]},2015-04-02,10725009,,`,
+    `${P[0]},2019-09-10,111552007,,`,
+    `${P[0]},2025-10-01,925831000000107,,`,
+    `${P[0]},2025-11-20,60621009,31.2,kg/m2`,
+    `${P[1]},2022-01-05,1064811000000103,,`,
+    `${P[2]},2024-07-07,60621009,17.5,kg/m2`,
+    '',
+  ].join('\n'),
+  'practices/C82001/medications.csv': [
+    'pseudo_id,issue_date,dmd_code,bnf_code,quantity',
+    `${P[0]},2025-12-01,3012345671000001,0407010H0AAAAAA,100`,
+    `${P[1]},2026-01-10,3012345671000001,0301011R0AAAAAA,1`,
+    '',
+  ].join('\n'),
+  'practices/C82002/patients.csv': [
+    'pseudo_id,sex,birth_month,lsoa_code,registered_from,registered_to,date_of_death',
+    `${Q[0]},M,1955-03,E01013002,2001-01-01,,`,
+    `${Q[1]},F,1999-12,,2020-02-02,,`,
+    '',
+  ].join('\n'),
+  'practices/C82002/observations.csv': [
+    'pseudo_id,recorded_date,snomed_code,value,unit',
+    `${Q[0]},2018-05-05,129151000119102,,`,
+    '',
+  ].join('\n'),
+  'practices/C82002/medications.csv': [
+    'pseudo_id,issue_date,dmd_code,bnf_code,quantity',
+    `${Q[0]},2026-02-02,3012345671000001,0407010F0AAAAAA,56`,
+    '',
+  ].join('\n'),
+  'practices/C82003/patients.csv': [
+    'pseudo_id,sex,birth_month,lsoa_code,registered_from,registered_to,date_of_death',
+    `${R[0]},F,1930-08,E01013300,1975-05-05,,`,
+    `${R[1]},M,1962-06,E01013300,1990-09-09,,2025-01-01`,
+    '',
+  ].join('\n'),
+  'practices/C82003/observations.csv': [
+    'pseudo_id,recorded_date,snomed_code,value,unit',
+    `${R[0]},2024-12-12,925831000000107,,`,
+    '',
+  ].join('\n'),
+  'practices/C82003/medications.csv': ['pseudo_id,issue_date,dmd_code,bnf_code,quantity', ''].join('\n'),
+  'secondary-care/acute.csv': [
+    'activity_id,pseudo_id,setting,provider_code,start_date,end_date,hrg_code,primary_diagnosis,secondary_diagnoses,cost_gbp',
+    `S1,${P[0]},APC_NEL,RWE,2025-06-01,2025-06-09,WH10A,S720,F00;R296,5200.50`,
+    `S2,${P[0]},OP,RWE,2025-08-01,,,,,`,
+    `S3,${Q[0]},AE,RWE,2025-09-09,,,,,150`,
+    `S4,${R[0]},APC_EL,RX1,2024-04-04,2024-04-06,HN12B,M170,,3800`,
+    '',
+  ].join('\n'),
+};
+
+interface Expected {
+  /** What the case is about, for a person reading the corpus. */
+  fault: string;
+  exit_code: number;
+  quarantined?: string[];
+  quarantined_files?: string[];
+  /** Substring of the error message (exit 3). */
+  error?: string;
+  rejected?: Record<string, number>;
+  dropped?: Record<string, Record<string, number>>;
+  eligible?: number;
+}
+
+const cases: Record<string, { files: Files; expected: Expected }> = {};
+const add = (name: string, expected: Expected, files: Files) => (cases[name] = { files, expected });
+const line = (path: string, extra: string[]) => `${(base[path] as string).trimEnd()}\n${extra.join('\n')}\n`;
+
+add(
+  'empty-file',
+  { fault: 'an observations file of 0 bytes', exit_code: 2, quarantined: ['C82001'] },
+  { 'practices/C82001/observations.csv': '' },
+);
+add(
+  'missing-file',
+  { fault: 'a practice without its medications file', exit_code: 2, quarantined: ['C82002'] },
+  { 'practices/C82002/medications.csv': null },
+);
+add(
+  'header-only',
+  { fault: 'an observations file with only its header', exit_code: 0, eligible: 6 },
+  { 'practices/C82001/observations.csv': 'pseudo_id,recorded_date,snomed_code,value,unit\n' },
+);
+add(
+  'wrong-header',
+  { fault: 'patients.csv with other column names', exit_code: 2, quarantined: ['C82001'] },
+  {
+    'practices/C82001/patients.csv': (base['practices/C82001/patients.csv'] as string).replace(
+      'pseudo_id,sex',
+      'id,gender',
+    ),
+  },
+);
+add(
+  'wrong-field-count',
+  {
+    fault: 'lines with too many and too few fields',
+    exit_code: 0,
+    rejected: { 'practices/C82001/observations.csv': 2 },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[0]},2020-01-01,10725009,,,extra`,
+      `${P[0]},2020-01-01,10725009`,
+    ]),
+  },
+);
+add(
+  'impossible-dates',
+  {
+    fault: 'dates that do not exist or are not ISO',
+    exit_code: 0,
+    rejected: { 'practices/C82001/medications.csv': 3 },
+  },
+  {
+    'practices/C82001/medications.csv': line('practices/C82001/medications.csv', [
+      `${P[0]},2023-02-30,3012345671000001,0407010H0AAAAAA,100`,
+      `${P[0]},31/12/2023,3012345671000001,0407010H0AAAAAA,100`,
+      `${P[0]},20230115,3012345671000001,0407010H0AAAAAA,100`,
+    ]),
+  },
+);
+add(
+  'crlf-line-ends',
+  {
+    fault: 'Windows line ends',
+    exit_code: 0,
+    eligible: 6,
+    rejected: { 'practices/C82001/observations.csv': 0 },
+  },
+  {
+    'practices/C82001/observations.csv': (base['practices/C82001/observations.csv'] as string).replace(
+      /\n/g,
+      '\r\n',
+    ),
+  },
+);
+add(
+  'byte-order-mark',
+  {
+    fault: 'a UTF-8 byte order mark before the header',
+    exit_code: 0,
+    eligible: 6,
+    rejected: { 'practices/C82001/patients.csv': 0 },
+  },
+  {
+    'practices/C82001/patients.csv': '\ufeff' + (base['practices/C82001/patients.csv'] as string),
+  },
+);
+add(
+  'truncated-gzip',
+  { fault: 'a gzip file cut short', exit_code: 2, quarantined: ['C82003'] },
+  {
+    'practices/C82003/observations.csv': null,
+    'practices/C82003/observations.csv.gz': gzipSync(
+      Buffer.from((base['practices/C82003/observations.csv'] as string).repeat(50)),
+    ).subarray(0, 60),
+  },
+);
+add(
+  'binary-file',
+  { fault: 'binary data where CSV should be', exit_code: 2, quarantined: ['C82002'] },
+  {
+    'practices/C82002/medications.csv': Buffer.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 1, 2, 3,
+    ]),
+  },
+);
+add(
+  'unknown-practice-folder',
+  {
+    fault: 'a practice folder the reference list does not know',
+    exit_code: 2,
+    quarantined: ['C82999'],
+    eligible: 6,
+  },
+  {
+    'practices/C82999/patients.csv': base['practices/C82002/patients.csv']!,
+    'practices/C82999/observations.csv': base['practices/C82002/observations.csv']!,
+    'practices/C82999/medications.csv': base['practices/C82002/medications.csv']!,
+  },
+);
+add(
+  'not-a-practice-folder',
+  { fault: 'a folder that is not named as an ODS code', exit_code: 0, eligible: 6 },
+  {
+    'practices/notes/readme.txt': 'not data\n',
+  },
+);
+add(
+  'practice-without-extract',
+  { fault: 'a listed practice with no folder in the delivery', exit_code: 2, quarantined: ['C82003'] },
+  {
+    'practices/C82003/patients.csv': null,
+    'practices/C82003/observations.csv': null,
+    'practices/C82003/medications.csv': null,
+  },
+);
+add(
+  'unclosed-quote',
+  { fault: 'a quote that is never closed', exit_code: 2, quarantined: ['C82001'] },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[1]},2021-01-01,60621009,"22.1,kg/m2`,
+      `${P[1]},2021-02-01,60621009,22.3,kg/m2`,
+    ]),
+  },
+);
+add(
+  'non-utf8-text',
+  {
+    fault: 'a Latin-1 byte in a text field',
+    exit_code: 0,
+    rejected: { 'practices/C82001/observations.csv': 1 },
+  },
+  {
+    'practices/C82001/observations.csv': Buffer.concat([
+      Buffer.from(
+        line('practices/C82001/observations.csv', []).trimEnd() + `\n${P[1]},2021-01-01,60621009,22.1,kg/m`,
+      ),
+      Buffer.from([0xb2, 0x0a]),
+    ]),
+  },
+);
+add(
+  'broken-check-digit',
+  {
+    fault: 'SNOMED CT codes that lost or changed a digit',
+    exit_code: 0,
+    dropped: { 'practices/C82001/observations.csv': { 'SNOMED CT code fails its check digit': 2 } },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[1]},2021-01-01,1072500,,`,
+      `${P[1]},2021-01-01,10725008,,`,
+    ]),
+  },
+);
+add(
+  'future-dates',
+  {
+    fault: 'entries dated after the extract date',
+    exit_code: 0,
+    dropped: { 'practices/C82001/observations.csv': { 'date in the future': 1 } },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[1]},2027-01-01,10725009,,`,
+    ]),
+  },
+);
+add(
+  'before-birth',
+  {
+    fault: 'an entry dated before the patient was born',
+    exit_code: 0,
+    dropped: { 'practices/C82001/observations.csv': { 'date before birth': 1 } },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[2]},2005-01-01,10725009,,`,
+    ]),
+  },
+);
+add(
+  'duplicate-rows',
+  {
+    fault: 'the same line sent twice',
+    exit_code: 0,
+    dropped: { 'practices/C82001/observations.csv': { 'duplicate row': 2 } },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[0]},2015-04-02,10725009,,`,
+      `${P[0]},2015-04-02,10725009,,`,
+    ]),
+  },
+);
+// The first of two identical files, in path order, is the one loaded.
+add(
+  'resent-file',
+  {
+    fault: 'a secondary-care file sent twice under two names',
+    exit_code: 0,
+    dropped: { 'secondary-care/acute.csv': { 'resent file': 4 } },
+  },
+  {
+    'secondary-care/acute-again.csv': base['secondary-care/acute.csv']!,
+  },
+);
+add(
+  'unknown-patient',
+  {
+    fault: 'activity for a patient no practice has',
+    exit_code: 0,
+    dropped: { 'secondary-care/acute.csv': { 'unknown patient': 1 } },
+  },
+  {
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [
+      `S9,ffffffffffffffff,AE,RWE,2025-10-10,,,,,150`,
+    ]),
+  },
+);
+add(
+  'unknown-setting',
+  {
+    fault: 'a setting outside the allowed values',
+    exit_code: 0,
+    rejected: { 'secondary-care/acute.csv': 2 },
+  },
+  {
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [
+      `S9,${P[0]},APC_XX,RWE,2025-10-10,,,,,150`,
+      `S10,${P[0]},A&E,RWE,2025-10-10,,,,,150`,
+    ]),
+  },
+);
+add(
+  'invalid-icd10',
+  { fault: 'diagnosis codes that are not ICD-10 (the spell is kept)', exit_code: 0 },
+  {
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [
+      `S9,${P[1]},APC_NEL,RWE,2025-10-10,2025-10-12,WH10A,I5O0,R5;1234,1600`,
+    ]),
+  },
+);
+add(
+  'no-delivery-json',
+  { fault: 'no delivery.json', exit_code: 3, error: 'delivery.json' },
+  { 'delivery.json': null },
+);
+add(
+  'delivery-json-unknown-field',
+  { fault: 'delivery.json with a field the contract does not have', exit_code: 3, error: 'Unrecognized key' },
+  {
+    'delivery.json': JSON.stringify({
+      extract_date: '2026-03-31',
+      source_system: 'x',
+      schema_version: '1.0',
+      nhs_numbers_included: true,
+    }),
+  },
+);
+add(
+  'delivery-json-not-json',
+  { fault: 'delivery.json that is not JSON', exit_code: 3, error: 'not valid JSON' },
+  { 'delivery.json': '{ extract_date: 2026-03-31 ' },
+);
+add(
+  'no-practice-reference',
+  { fault: 'no reference/practices.csv', exit_code: 3, error: 'reference/practices.csv' },
+  { 'reference/practices.csv': null },
+);
+add(
+  'empty-delivery',
+  { fault: 'a delivery with reference files and no extracts', exit_code: 3, error: 'no practice extracts' },
+  {
+    practices: null,
+    'secondary-care': null,
+  },
+);
+add(
+  'conflicting-demographics',
+  { fault: 'one pseudo_id with two sexes and birth months at two practices', exit_code: 0, eligible: 6 },
+  {
+    'practices/C82002/patients.csv': line('practices/C82002/patients.csv', [
+      `${P[1]},F,1981-01,E01013002,1990-01-01,2005-06-01,`,
+    ]),
+  },
+);
+add(
+  'two-practices-at-once',
+  { fault: 'a patient registered at two practices at the same time', exit_code: 0, eligible: 6 },
+  {
+    'practices/C82002/patients.csv': line('practices/C82002/patients.csv', [
+      `${P[1]},M,1980-11,E01013002,2024-01-01,,`,
+    ]),
+  },
+);
+add(
+  'activity-before-birth',
+  {
+    fault: 'a hospital spell before the patient was born',
+    exit_code: 0,
+    dropped: { 'secondary-care/acute.csv': { 'date before birth': 1 } },
+  },
+  {
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [`S9,${P[2]},AE,RWE,2008-10-10,,,,,150`]),
+  },
+);
+add(
+  'formula-cells',
+  { fault: 'cells a spreadsheet would run as formulas', exit_code: 0, eligible: 6 },
+  {
+    'reference/practices.csv': (base['reference/practices.csv'] as string).replace(
+      "St Peter's Surgery",
+      '"=HYPERLINK(""http://example.org"",""x"")"',
+    ),
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[1]},2021-01-01,60621009,22.1,@SUM(1)`,
+    ]),
+  },
+);
+add(
+  'sql-looking-strings',
+  { fault: 'text that looks like SQL', exit_code: 0, eligible: 6 },
+  {
+    'reference/practices.csv': (base['reference/practices.csv'] as string).replace(
+      "St Peter's Surgery",
+      "Robert'); DROP TABLE stg_practice;--",
+    ),
+  },
+);
+add(
+  'very-long-code',
+  {
+    fault: 'a 400-digit code',
+    exit_code: 0,
+    dropped: { 'practices/C82001/observations.csv': { 'SNOMED CT code fails its check digit': 1 } },
+  },
+  {
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[1]},2021-01-01,${'7'.repeat(400)},,`,
+    ]),
+  },
+);
+add(
+  'zip-bomb',
+  { fault: 'a small gzip that expands to 256 MB of zeros', exit_code: 2, quarantined: ['C82003'] },
+  {
+    'practices/C82003/observations.csv': null,
+    'practices/C82003/observations.csv.gz': gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 }),
+  },
+);
+add(
+  'registration-ends-before-it-starts',
+  {
+    fault: 'registered_to before registered_from',
+    exit_code: 0,
+    dropped: { 'practices/C82002/patients.csv': { 'registration ends before it starts': 1 } },
+  },
+  {
+    'practices/C82002/patients.csv': line('practices/C82002/patients.csv', [
+      `d1d1d1d1d1d1d1d1,F,1970-01,,2020-01-01,2019-01-01,`,
+    ]),
+  },
+);
+add(
+  'linked-practice-folder',
+  { fault: 'a practice folder that is a symbolic link', exit_code: 2, quarantined: ['C82003'] },
+  {
+    'practices/C82003/patients.csv': null,
+    'practices/C82003/observations.csv': null,
+    'practices/C82003/medications.csv': null,
+    // A dangling link: it must be refused for being a link, whatever it points at.
+    'practices/C82003': { link: '../../elsewhere/C82003' } as unknown as string,
+  },
+);
+add(
+  'contract-violations',
+  {
+    fault: 'a bad value in every kind of column',
+    exit_code: 0,
+    dropped: {
+      'practices/C82002/patients.csv': { 'invalid sex': 1, 'invalid birth_month': 1, 'invalid pseudo_id': 1 },
+    },
+    rejected: { 'practices/C82002/medications.csv': 1, 'secondary-care/acute.csv': 1 },
+  },
+  {
+    'practices/C82002/patients.csv': line('practices/C82002/patients.csv', [
+      `e1e1e1e1e1e1e1e1,X,1970-01,,2020-01-01,,`,
+      `e2e2e2e2e2e2e2e2,F,1970-13,,2020-01-01,,`,
+      `NOT-A-PSEUDONYM,F,1970-01,,2020-01-01,,`,
+    ]),
+    'practices/C82002/medications.csv': line('practices/C82002/medications.csv', [
+      `${Q[0]},2026-02-02,3012345671000001,0407010F0AAAAAA,lots`,
+    ]),
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [`S9,${P[0]},AE,RWE,2025-10-10,,,,,£150`]),
+  },
+);
+
+function write(root: string, files: Files) {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(root, path);
+    if (content === null) {
+      rmSync(full, { recursive: true, force: true });
+      continue;
+    }
+    if (typeof content === 'object' && !Buffer.isBuffer(content)) {
+      rmSync(full, { recursive: true, force: true });
+      mkdirSync(dirname(full), { recursive: true });
+      symlinkSync((content as { link: string }).link, full);
+      continue;
+    }
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+}
+
+const root = projectPath('test', 'fixtures', 'bad-deliveries');
+rmSync(root, { recursive: true, force: true });
+write(join(root, '..', 'good-delivery'), base);
+for (const [name, c] of Object.entries(cases)) {
+  const dir = join(root, name);
+  write(dir, base);
+  write(dir, c.files);
+  writeFileSync(join(dir, 'expected.json'), JSON.stringify(c.expected, null, 2) + '\n');
+}
+console.log(`wrote ${Object.keys(cases).length} bad deliveries to ${root}`);

@@ -1,0 +1,63 @@
+// Every malformed delivery in the corpus gives its documented outcome, and in every case
+// each file's lines are accounted for: loaded + rejected = lines.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config.ts';
+import { CliError } from '../src/errors.ts';
+import { silentLogger } from '../src/log.ts';
+import { projectPath } from '../src/paths.ts';
+import { validateDelivery } from '../src/validate.ts';
+
+const corpus = projectPath('test', 'fixtures', 'bad-deliveries');
+const cases = readdirSync(corpus).sort();
+
+interface Expected {
+  fault: string;
+  exit_code: number;
+  quarantined?: string[];
+  quarantined_files?: string[];
+  error?: string;
+  rejected?: Record<string, number>;
+  dropped?: Record<string, Record<string, number>>;
+  eligible?: number;
+}
+
+describe('the bad-delivery corpus', () => {
+  it('holds at least 30 distinct faults', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(cases)('%s: documented outcome, nothing lost', async (name) => {
+    const dir = join(corpus, name);
+    const expected: Expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    if (expected.exit_code === 3) {
+      const err = await validateDelivery(dir, defaultConfig, silentLogger).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CliError);
+      expect((err as CliError).exitCode).toBe(3);
+      expect((err as CliError).message).toContain(expected.error!);
+      return;
+    }
+    const report = await validateDelivery(dir, defaultConfig, silentLogger, { throughPopulation: true });
+    expect(report.exit_code).toBe(expected.exit_code);
+    expect(report.quarantined.map((q) => q.practice_code).sort()).toEqual(
+      (expected.quarantined ?? []).sort(),
+    );
+    expect(report.quarantined_files.map((q) => q.path)).toEqual(expected.quarantined_files ?? []);
+    for (const input of report.inputs) {
+      if (input.status === 'loaded') expect(input.loaded + input.rejected, input.path).toBe(input.lines);
+      else expect(input.reason, input.path).toBeTruthy();
+    }
+    for (const [path, n] of Object.entries(expected.rejected ?? {})) {
+      const input = report.inputs.find((i) => i.path === path);
+      expect(input?.rejected, path).toBe(n);
+    }
+    for (const [path, reasons] of Object.entries(expected.dropped ?? {})) {
+      const input = report.inputs.find((i) => i.path === path)!;
+      expect(input.dropped, path).toEqual(reasons);
+    }
+    if (expected.eligible !== undefined) expect(report.eligible).toBe(expected.eligible);
+    // Messages name files and reasons, never a patient.
+    expect(JSON.stringify(report)).not.toMatch(/[0-9a-f]{16}/);
+  });
+});
