@@ -1,0 +1,65 @@
+// On a synthetic delivery the generator knows exactly how many lines of each file are
+// malformed, duplicated, future-dated, damaged or about strangers: ingest and staging
+// must find exactly those, file by file.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { InputReport } from '../src/data-quality.ts';
+import { synthesise, type FileMess } from '../src/synth/index.ts';
+import { runStages } from './support/pipeline.ts';
+
+describe('ingest and staging on a synthetic delivery', () => {
+  const delivery = mkdtempSync(join(tmpdir(), 'strata-ingest-'));
+  let inputs: InputReport[];
+  let mess: FileMess[];
+  beforeAll(async () => {
+    await synthesise({ scale: 0.005, seed: 5, out: delivery, asOf: '2026-03-31' });
+    mess = JSON.parse(readFileSync(join(delivery, 'ground-truth', 'mess.json'), 'utf8')).files;
+    const run = await runStages(delivery, 'staging');
+    inputs = run.ctx.manifest.inputs as InputReport[];
+    run.close();
+  });
+
+  it('accounts for every line of every file: loaded + rejected = lines', () => {
+    expect(inputs.length).toBe(mess.length + 2);
+    for (const i of inputs) {
+      expect(i.status, i.path).toBe('loaded');
+      expect(i.loaded + i.rejected, i.path).toBe(i.lines);
+    }
+  });
+
+  it('rejects exactly the malformed lines the generator wrote', () => {
+    for (const m of mess) {
+      const i = inputs.find((x) => x.path === m.path)!;
+      expect(i.lines, m.path).toBe(m.lines);
+      expect(i.rejected, m.path).toBe(m.malformed);
+    }
+    expect(mess.reduce((s, m) => s + m.malformed, 0)).toBeGreaterThan(50);
+  });
+
+  it('drops exactly the duplicates, resent file, damaged codes, impossible dates and strangers', () => {
+    const expectedDrops = (m: FileMess) => {
+      const out: Record<string, number> = {};
+      const set = (reason: string, n: number) => n && (out[reason] = n);
+      set('duplicate row', m.duplicates);
+      set('date in the future', m.future_dated);
+      set('date before birth', m.before_birth);
+      set('SNOMED CT code fails its check digit', m.broken_check_digit);
+      set('unknown patient', m.unknown_patient);
+      return out;
+    };
+    for (const m of mess.filter((x) => !x.copy_of && !mess.some((y) => y.copy_of === x.path))) {
+      expect(inputs.find((x) => x.path === m.path)!.dropped, m.path).toEqual(expectedDrops(m));
+    }
+    // Of a file and its resent copy, one is loaded and the other dropped whole.
+    for (const copy of mess.filter((x) => x.copy_of)) {
+      const pair = [copy.path, copy.copy_of!].map((p) => inputs.find((x) => x.path === p)!);
+      const dropped = pair.filter((i) => i.dropped['resent file'] !== undefined);
+      expect(dropped, copy.path).toHaveLength(1);
+      expect(dropped[0]!.dropped).toEqual({ 'resent file': copy.lines - copy.malformed });
+      const kept = pair.find((i) => !dropped.includes(i))!;
+      expect(kept.dropped).toEqual(expectedDrops(copy));
+    }
+  });
+});

@@ -1,0 +1,67 @@
+// Runs the pipeline's stages in a work database that the test can then query.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stages } from '../../pipeline/stages.ts';
+import { defaultConfig, type Config } from '../../src/config.ts';
+import { openWorkDb, queryRows, runSqlFile, type Row } from '../../src/db.ts';
+import { silentLogger } from '../../src/log.ts';
+import { noProgress } from '../../src/progress.ts';
+import type { RunContext } from '../../src/stage.ts';
+
+export interface StagedRun {
+  ctx: RunContext;
+  query<T extends Row = Row>(sql: string): Promise<T[]>;
+  close(): void;
+}
+
+/** Every stage up to and including `through`, on `delivery`. */
+export async function runStages(
+  delivery: string,
+  through: string,
+  config: Config = defaultConfig,
+): Promise<StagedRun> {
+  const work = mkdtempSync(join(tmpdir(), 'strata-stages-'));
+  const runDir = join(work, 'run');
+  mkdirSync(runDir);
+  const deliveryDir = resolve(delivery);
+  const instance = await openWorkDb({
+    allowedDirectories: [deliveryDir, work],
+    tempDirectory: work,
+    memoryLimit: '2GB',
+    threads: availableParallelism(),
+  });
+  const conn = await instance.connect();
+  const ctx: RunContext = {
+    instance,
+    conn,
+    config,
+    log: silentLogger,
+    progress: noProgress,
+    runId: 'test',
+    asOf: '',
+    deliveryDir,
+    outDir: work,
+    runDir,
+    softwareVersion: 'test',
+    startedAt: new Date(0),
+    manifest: {},
+    timings: [],
+  };
+  for (const stage of stages) {
+    if (stage.before) await stage.before(ctx);
+    if (stage.run) await stage.run(ctx);
+    for (const file of stage.sql) await runSqlFile(conn, file);
+    if (stage.after) await stage.after(ctx);
+    if (stage.name === 'ingest') ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
+    if (stage.name === through) break;
+  }
+  return {
+    ctx,
+    query: (sql) => queryRows(conn, sql),
+    close() {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
