@@ -66,13 +66,13 @@ export const configSchema = z
       .default({ veryHigh: 0.005, high: 0.05, moderate: 0.2 }),
     model: z
       .object({
-        sampleSize: z.number().int().positive().default(250_000).describe('Adults sampled to fit each model'),
+        sampleSize: z.number().int().positive().default(120_000).describe('Adults sampled to fit each model'),
         ridge: z.number().min(0).default(1e-4).describe('L2 penalty (on standardised features)'),
         tweediePower: z.number().min(1).max(2).default(1.5),
         seed: z.number().int().default(20_240_401).describe('Seed of the fitting sample'),
       })
       .strict()
-      .default({ sampleSize: 250_000, ridge: 1e-4, tweediePower: 1.5, seed: 20_240_401 }),
+      .default({ sampleSize: 120_000, ridge: 1e-4, tweediePower: 1.5, seed: 20_240_401 }),
     unitCosts: unitCosts.default({ APC_NEL: 1600, APC_EL: 3700, APC_DC: 740, OP: 120, AE: 150 }),
     disclosure: z
       .object({

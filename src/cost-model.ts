@@ -12,7 +12,6 @@
 // fitExperience) rather than entered one by one; the separate log counts backtested worse
 // (R² 0.77 against 0.84), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
@@ -41,6 +40,7 @@ import {
   type GroupShare,
 } from './model-metrics.ts';
 import type { RunContext } from './stage.ts';
+import { writeFileDurable } from './publish.ts';
 
 export const COST_FAMILY: Family = 'tweedie';
 
@@ -508,7 +508,7 @@ export async function fitModels(ctx: RunContext): Promise<void> {
     },
   };
   ctx.manifest.models = models;
-  writeFileSync(join(ctx.runDir, 'model-card.md'), modelCard(ctx, models, validation, model));
+  writeFileDurable(join(ctx.runDir, 'model-card.md'), modelCard(ctx, models, validation, model));
   ctx.log.info('models fitted', {
     adults_scored: current.adults,
     backtest_r_squared: round(validation.cost.r_squared, 3),

@@ -238,23 +238,31 @@ export async function scanFile(file: DeliveryFile): Promise<FileScan> {
       text.on('error', reject);
       text.on('end', () => resolvePromise());
       text.on('data', (chunk: Buffer) => {
-        for (let i = 0; i < chunk.length; i++) {
-          const b = chunk[i]!;
-          if (b === 0) sawNul = true;
-          if (inHeader) {
-            if (b === 10) inHeader = false;
-            else if (headerBytes.length < maxHeader) headerBytes.push(b);
-            continue;
+        if (!sawNul && chunk.indexOf(0) !== -1) sawNul = true;
+        let pos = 0;
+        if (inHeader) {
+          const nl = chunk.indexOf(10);
+          const take = nl === -1 ? chunk.length : nl;
+          for (let i = 0; i < take && headerBytes.length < maxHeader; i++) headerBytes.push(chunk[i]!);
+          if (nl === -1) return;
+          inHeader = false;
+          pos = nl + 1;
+        }
+        // Native newline search: the scan must keep up with DuckDB's parser.
+        for (;;) {
+          const nl = chunk.indexOf(10, pos);
+          const end = nl === -1 ? chunk.length : nl;
+          if (end > pos) {
+            lineLength += end - pos;
+            // A line holding only a carriage return is blank.
+            if (!(end - pos === 1 && chunk[pos] === 13)) lineHasContent = true;
           }
-          if (b === 10) {
-            if (lineHasContent) lines++;
-            else blankLines++;
-            lineLength = 0;
-            lineHasContent = false;
-          } else {
-            lineLength++;
-            if (b !== 13) lineHasContent = true;
-          }
+          if (nl === -1) break;
+          if (lineHasContent) lines++;
+          else blankLines++;
+          lineLength = 0;
+          lineHasContent = false;
+          pos = nl + 1;
         }
       });
     });
