@@ -1,6 +1,7 @@
 // `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, then
 // publishes. Exit code 0 when every practice was processed, 2 when some were quarantined.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
@@ -22,9 +23,13 @@ export interface RunOptions {
   softwareVersion: string;
   now?: () => Date;
   keep?: number;
+  /** Do nothing when the delivery, as-of date and configuration are those of the latest run. */
+  skipUnchanged?: boolean;
 }
 
 export interface RunSummary {
+  /** Set when nothing was run because the inputs had not changed. */
+  skippedAsUnchangedSince?: string;
   runId: string;
   asOf: string;
   runDir: string;
@@ -33,6 +38,22 @@ export interface RunSummary {
   quarantinedFiles: { path: string; reason: string }[];
   timings: { stage: string; seconds: number }[];
   counts: Record<string, number>;
+}
+
+/** The latest run's id if it described the same delivery, as-of date and configuration. */
+function unchangedSince(outDir: string, ctx: RunContext): string | null {
+  try {
+    const latest = JSON.parse(readFileSync(join(outDir, LAYOUT.latest, 'manifest.json'), 'utf8'));
+    const fingerprint = (ctx.manifest.delivery as { fingerprint: string }).fingerprint;
+    const same =
+      latest.delivery?.fingerprint === fingerprint &&
+      latest.as_of === ctx.asOf &&
+      JSON.stringify(latest.configuration) === JSON.stringify(ctx.config) &&
+      latest.software_version === ctx.softwareVersion;
+    return same ? latest.run_id : null;
+  } catch {
+    return null;
+  }
 }
 
 export function newRunId(now: Date): string {
@@ -81,6 +102,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       manifest: {},
       timings: [],
     };
+    let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
       opts.progress.start('strata run', stages.length);
@@ -92,6 +114,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
         if (stage.after) await stage.after(ctx);
         // The as-of date is the extract date unless given.
         if (stage.name === 'ingest' && !ctx.asOf) ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
+        if (stage.name === 'ingest' && opts.skipUnchanged) {
+          const previous = unchangedSince(outDir, ctx);
+          if (previous) {
+            opts.log.info('inputs unchanged since the latest run; nothing to do', { latest_run: previous });
+            skippedSince = previous;
+            break;
+          }
+        }
         const seconds = Math.round((performance.now() - started) / 10) / 100;
         ctx.timings.push({ stage: stage.name, seconds });
         opts.log.info('stage done', { stage: stage.name, seconds });
@@ -104,6 +134,20 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       instance.closeSync();
     }
     cleanLeftovers(outDir);
+    if (skippedSince) {
+      const latest = join(outDir, LAYOUT.latest);
+      return {
+        skippedAsUnchangedSince: skippedSince,
+        runId: skippedSince,
+        asOf: ctx.asOf,
+        runDir: latest,
+        exitCode: EXIT.ok,
+        quarantined: [],
+        quarantinedFiles: [],
+        timings: ctx.timings,
+        counts: {},
+      };
+    }
     const removed = applyRetention(outDir, opts.keep ?? opts.config.retention.keepRuns);
     if (removed.length) opts.log.info('old runs removed', { runs: removed.length });
     const quarantined = (ctx.manifest.quarantined as RunSummary['quarantined']) ?? [];
