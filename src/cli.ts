@@ -74,6 +74,22 @@ export function buildProgram(io: Io): Command {
     });
 
   program
+    .command('validate')
+    .description('ingest a delivery and print its data-quality report (nothing is published)')
+    .option('--delivery <dir>', 'delivery folder', SAMPLE_DELIVERY)
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--json', 'the report as JSON on stdout')
+    .action(async (opts) => {
+      const { validateDelivery, formatValidation } = await import('./validate.ts');
+      const { loadConfig } = await import('./config.ts');
+      const { jsonLogger, terminalLogger } = await import('./log.ts');
+      const log = io.stderr.isTTY && !opts.json ? terminalLogger(io.stderr) : jsonLogger(io.stderr);
+      const report = await validateDelivery(opts.delivery, loadConfig(opts.config), log);
+      io.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatValidation(report));
+      process.exitCode = report.exit_code;
+    });
+
+  program
     .command('run')
     .description('run the pipeline on a delivery and publish the results (default: the bundled sample)')
     .option('--delivery <dir>', 'delivery folder', SAMPLE_DELIVERY)
@@ -82,6 +98,10 @@ export function buildProgram(io: Io): Command {
     .option('--config <file>', 'configuration file (JSON)')
     .option('--keep <n>', 'keep this many published runs', parseNumber('--keep'))
     .option('--json', 'JSON log lines on stderr and a JSON summary on stdout')
+    .option(
+      '--skip-unchanged',
+      'do nothing if the delivery, as-of date and configuration match the latest run',
+    )
     .option('--verbose', 'more detail in the log')
     .action(async (opts) => {
       const { runPipeline } = await import('./run.ts');
@@ -101,21 +121,59 @@ export function buildProgram(io: Io): Command {
         softwareVersion: VERSION,
         now: io.now,
         keep: opts.keep,
+        skipUnchanged: opts.skipUnchanged,
       });
-      if (opts.json) io.stdout.write(JSON.stringify(summary) + '\n');
+      if (opts.json)
+        io.stdout.write(
+          JSON.stringify({ ...summary, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }) +
+            '\n',
+        );
       else io.stdout.write(runReport(summary));
       process.exitCode = summary.exitCode;
+    });
+
+  program
+    .command('query')
+    .description(
+      'answer a question from the latest published commissioner summaries (aggregates only): cohorts, tiers, attrition, or sql "select ..."',
+    )
+    .argument('<question>', 'cohorts, tiers, attrition or sql')
+    .argument(
+      '[statement]',
+      'for sql: one SELECT over cohort_summary, tier_summary, cohort_by_age_sex, cohort_by_deprivation, attrition, metadata',
+    )
+    .option('--out <dir>', 'output folder', 'out')
+    .addOption(
+      new Option('--level <level>', 'organisation level').choices(['practice', 'pcn', 'place', 'system']),
+    )
+    .option('--place <name>', 'only organisations in this place')
+    .option('--pcn <code>', 'only organisations in this PCN')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['table', 'csv', 'json', 'parquet'])
+        .default('table'),
+    )
+    .option('--output <file>', 'write to this file (needed for parquet)')
+    .action(async (question: string, statement: string | undefined, opts) => {
+      const { runQuery } = await import('./query.ts');
+      await runQuery({ question, sql: statement, ...opts }, io);
     });
 
   return program;
 }
 
 function runReport(s: import('./run.ts').RunSummary): string {
+  if (s.skippedAsUnchangedSince)
+    return `Inputs unchanged since run ${s.skippedAsUnchangedSince}: nothing run, latest unchanged\n`;
   const lines = [`Run ${s.runId} (as of ${s.asOf}) published to ${s.runDir}`];
   for (const [k, v] of Object.entries(s.counts)) lines.push(`  ${k.padEnd(48)} ${v.toLocaleString('en-GB')}`);
   if (s.quarantined.length) {
     lines.push(`${s.quarantined.length} practice(s) NOT processed:`);
     for (const q of s.quarantined) lines.push(`  ${q.practice_code}: ${q.reason}`);
+  }
+  if (s.quarantinedFiles.length) {
+    lines.push(`${s.quarantinedFiles.length} secondary-care file(s) NOT read:`);
+    for (const q of s.quarantinedFiles) lines.push(`  ${q.path}: ${q.reason}`);
   }
   return lines.join('\n') + '\n';
 }

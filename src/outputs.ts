@@ -1,9 +1,29 @@
-// Placeholder replaced by the published outputs.
-import { join } from 'node:path';
+// What users receive: each practice its own patient-level risk list, commissioners
+// disclosure-controlled aggregates. Both come from patient_list; nothing patient-level is
+// written anywhere but a practice's own folder.
+import { writeCommissionerSummaries } from './commissioner.ts';
+import { writePracticeLists } from './practice-lists.ts';
 import type { RunContext } from './stage.ts';
 
 export async function writeOutputs(ctx: RunContext): Promise<void> {
-  await ctx.conn.run(
-    `copy (select * exclude (conditions, frailty_rules, efi_deficits), array_to_string(conditions, ';') conditions, array_to_string(frailty_rules, ';') frailty_rules from patient_list) to '${join(ctx.runDir, 'patient_list.csv')}' (header)`,
-  );
+  const lists = await writePracticeLists(ctx);
+  ctx.log.info('practice lists written', {
+    practices: lists.practices,
+    patients: lists.patients,
+    seconds: round2(lists.seconds),
+  });
+  const summaries = await writeCommissionerSummaries(ctx);
+  ctx.log.info('commissioner summaries written', {
+    cells: summaries.cells,
+    suppressed: summaries.suppressed,
+    seconds: round2(summaries.seconds),
+  });
+  ctx.manifest.practice_lists = { practices: lists.practices, patients: lists.patients };
+  ctx.manifest.commissioner = {
+    tables: summaries.tables,
+    cells: summaries.cells,
+    suppressed: summaries.suppressed,
+  };
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;

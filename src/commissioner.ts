@@ -1,0 +1,578 @@
+// Commissioner summaries: people and attributable cost by organisation (practice, PCN,
+// place, system) x group (cohorts, their exclusive combinations, tiers, all adults) x
+// breakdown (all, age band and sex, deprivation quintile), plus the attrition table. One
+// aggregation builds the exact figures; disclosure control runs once over every published
+// cell together, declaring each way the cells add up, so that no suppressed count can be
+// worked out from this or any other table in the folder. Only the controlled figures leave
+// the work database, into commissioner/summary.duckdb and a Parquet and CSV file per table.
+import { join } from 'node:path';
+import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, runSqlFile } from './db.ts';
+import {
+  applyDisclosureControl,
+  type AdditiveSet,
+  type PublishedCell,
+  type RawCell,
+  type SuppressionRules,
+} from './disclosure.ts';
+import { IntegrityError } from './errors.ts';
+import { formulaStartParam, neutraliseSql, sealFile } from './practice-lists.ts';
+import { ensureDir, writeFileDurable } from './publish.ts';
+import type { RunContext } from './stage.ts';
+
+export type Breakdown = 'all' | 'age_sex' | 'deprivation';
+
+/** One exact (unrounded) aggregate: never published as it is. */
+export interface GroupCell {
+  /** Unique; made in SQL from the columns below. */
+  cell_id: string;
+  level: string;
+  level_order: number;
+  org_code: string;
+  org_name: string;
+  pcn_code: string | null;
+  place: string | null;
+  group_type: string;
+  group_order: number;
+  cohort: string;
+  breakdown: Breakdown;
+  breakdown_order: number;
+  age_band: string | null;
+  sex: string | null;
+  imd_quintile: string | null;
+  patients: number;
+  observed_cost_12m: number;
+  predicted_cost_12m: number;
+}
+
+export interface AttritionCell {
+  level: string;
+  level_order: number;
+  org_code: string;
+  org_name: string;
+  step_order: number;
+  step: string;
+  patients: number;
+}
+
+interface GroupDefinition {
+  group_type: string;
+  cohort: string;
+  multimorbidity: boolean | null;
+  frailty: boolean | null;
+  high_cost: boolean | null;
+  any_cohort: boolean | null;
+  tier: string | null;
+}
+
+interface Membership {
+  level: string;
+  level_order: number;
+  org_code: string;
+  practice_code: string;
+}
+
+export interface CommissionerAggregates {
+  groups: GroupCell[];
+  attrition: AttritionCell[];
+  definitions: GroupDefinition[];
+  organisations: Membership[];
+}
+
+/**
+ * The exact figures behind every commissioner table, from patient_list, organisation,
+ * cohort_group and attrition in the work database. Exposed so tests can reconcile them
+ * with the patient-level data before rounding.
+ */
+export async function commissionerAggregates(conn: DuckDBConnection): Promise<CommissionerAggregates> {
+  await runSqlFile(conn, 'marts/commissioner_cells.sql');
+  const groups = await queryRows<GroupCell & Record<string, unknown>>(
+    conn,
+    `select * from commissioner_cell order by level_order, org_code, group_order, breakdown_order, age_band, sex, imd_quintile`,
+  );
+  const attrition = await queryRows<AttritionCell & Record<string, unknown>>(
+    conn,
+    // Every step for every organisation: one with no patients left (quarantined, say) has zeros.
+    `with step as (select distinct step_order, step from attrition),
+     org as (select distinct level, level_order, org_code, org_name from organisation)
+     select o.level, o.level_order, o.org_code, o.org_name, s.step_order, s.step, coalesce(a.patients, 0) as patients
+     from org o cross join step s
+     left join attrition a on a.level = o.level and a.org_code = o.org_code and a.step_order = s.step_order
+     order by o.level_order, o.org_code, s.step_order`,
+  );
+  const definitions = await queryRows<GroupDefinition & Record<string, unknown>>(
+    conn,
+    'select group_type, cohort, multimorbidity, frailty, high_cost, any_cohort, tier from cohort_group_definition order by group_order',
+  );
+  const organisations = await queryRows<Membership & Record<string, unknown>>(
+    conn,
+    'select level, level_order, org_code, practice_code from organisation order by level_order, org_code, practice_code',
+  );
+  return { groups, attrition, definitions, organisations };
+}
+
+const orgKey = (level: string, org: string) => `${level}\u0001${org}`;
+const breakdownKey = (c: Pick<GroupCell, 'breakdown' | 'age_band' | 'sex' | 'imd_quintile'>) =>
+  [c.breakdown, c.age_band ?? '', c.sex ?? '', c.imd_quintile ?? ''].join('\u0001');
+const groupCellId = (c: GroupCell) => c.cell_id;
+const attritionCellId = (c: AttritionCell) => ['attrition', c.level, c.org_code, c.step_order].join('|');
+
+/**
+ * For each organisation above practice level, the organisations one level down that make
+ * it up. When they do not partition its practices exactly (a PCN straddling two places),
+ * its practices are used instead, which always do.
+ */
+export function organisationChildren(memberships: readonly Membership[]): Map<string, string[]> {
+  const practices = new Map<string, Set<string>>();
+  const byLevel = new Map<number, string[]>();
+  for (const m of memberships) {
+    const key = orgKey(m.level, m.org_code);
+    if (!practices.has(key)) {
+      practices.set(key, new Set());
+      if (!byLevel.has(m.level_order)) byLevel.set(m.level_order, []);
+      byLevel.get(m.level_order)!.push(key);
+    }
+    practices.get(key)!.add(m.practice_code);
+  }
+  const levels = [...byLevel.keys()].sort((a, b) => a - b);
+  const bottom = levels[0]!;
+  const practiceOrg = new Map<string, string>();
+  for (const key of byLevel.get(bottom) ?? []) {
+    const members = [...practices.get(key)!];
+    if (members.length !== 1)
+      throw new IntegrityError('organisation: each organisation at the lowest level must be one practice');
+    practiceOrg.set(members[0]!, key);
+  }
+  const children = new Map<string, string[]>();
+  for (let i = 1; i < levels.length; i++) {
+    const below = byLevel.get(levels[i - 1]!)!;
+    for (const parent of byLevel.get(levels[i]!)!) {
+      const mine = practices.get(parent)!;
+      const touching = below.filter((c) => [...practices.get(c)!].some((p) => mine.has(p)));
+      const inside = touching.every((c) => [...practices.get(c)!].every((p) => mine.has(p)));
+      const covered = touching.reduce((n, c) => n + practices.get(c)!.size, 0) === mine.size;
+      children.set(parent, inside && covered ? touching : [...mine].sort().map((p) => practiceOrg.get(p)!));
+    }
+  }
+  return children;
+}
+
+/** Attrition steps that count exactly the same people as a group: they must be hidden together. */
+const ATTRITION_SAME_AS: readonly [RegExp, string][] = [
+  [/^adults$/, 'all adults'],
+  [/^rule: \d+\+ chronic conditions/, 'multimorbidity'],
+  [/^cohort: multimorbidity/, 'multimorbidity'],
+  [/^cohort: frailty/, 'frailty'],
+  [/^cohort: predicted high cost/, 'high cost'],
+  [/^any cohort$/, 'any cohort'],
+];
+
+type GroupIndex = Map<string, Map<string, Map<string, string>>>;
+const allKey = breakdownKey({ breakdown: 'all', age_band: null, sex: null, imd_quintile: null });
+
+/** The id of each group cell by organisation, then group, then breakdown cell. */
+function indexGroups(groups: readonly GroupCell[]): GroupIndex {
+  const index: GroupIndex = new Map();
+  for (const c of groups) {
+    const org = orgKey(c.level, c.org_code);
+    let byGroup = index.get(org);
+    if (!byGroup) index.set(org, (byGroup = new Map()));
+    let byBreakdown = byGroup.get(c.cohort);
+    if (!byBreakdown) byGroup.set(c.cohort, (byBreakdown = new Map()));
+    byBreakdown.set(breakdownKey(c), groupCellId(c));
+  }
+  return index;
+}
+
+/**
+ * The cell each attrition row publishes: a step counting the same people as a group cell
+ * IS that cell (one published value, hidden or shown with it), checked to agree.
+ */
+function attritionIds(agg: CommissionerAggregates, index: GroupIndex): string[] {
+  const patientsById = new Map(agg.groups.map((c) => [groupCellId(c), c.patients]));
+  return agg.attrition.map((a) => {
+    const same = ATTRITION_SAME_AS.find(([pattern]) => pattern.test(a.step))?.[1];
+    const groupId = same ? index.get(orgKey(a.level, a.org_code))?.get(same)?.get(allKey) : undefined;
+    if (!groupId) return attritionCellId(a);
+    if (patientsById.get(groupId) !== a.patients)
+      throw new IntegrityError(
+        `attrition step "${a.step}" at ${a.level} ${a.org_code} does not agree with the ${same} cohort count`,
+      );
+    return groupId;
+  });
+}
+
+/** Every way the published cells add up; disclosure control keeps each set safe. */
+export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
+  const sets: AdditiveSet[] = [];
+  const children = organisationChildren(agg.organisations);
+  const index = indexGroups(agg.groups);
+
+  // Groups in terms of the exclusive combinations (and 'no cohort').
+  const combinations = agg.definitions.filter((d) => d.group_type === 'combination');
+  const tiers = agg.definitions.filter((d) => d.group_type === 'tier').map((d) => d.cohort);
+  const allAdults = agg.definitions.find((d) => d.group_type === 'all')?.cohort;
+  const anyCohort = agg.definitions.find((d) => d.any_cohort === true)?.cohort;
+  const noCohort = combinations.find((d) => !d.multimorbidity && !d.frailty && !d.high_cost)?.cohort;
+  if (!allAdults || !anyCohort || !noCohort)
+    throw new IntegrityError('cohort_group_definition lacks all adults, any cohort or no cohort');
+  const flags = ['multimorbidity', 'frailty', 'high_cost'] as const;
+  const groupSets: { total: string; parts: string[] }[] = [
+    { total: allAdults, parts: combinations.map((d) => d.cohort) },
+    { total: allAdults, parts: tiers },
+    { total: allAdults, parts: [anyCohort, noCohort] },
+    { total: anyCohort, parts: combinations.filter((d) => d.cohort !== noCohort).map((d) => d.cohort) },
+  ];
+  for (const d of agg.definitions.filter((x) => x.group_type === 'cohort')) {
+    const flag = flags.find((f) => d[f] === true);
+    if (flag)
+      groupSets.push({ total: d.cohort, parts: combinations.filter((c) => c[flag]).map((c) => c.cohort) });
+  }
+
+  for (const [org, byGroup] of index) {
+    const breakdowns = [...byGroup.get(allAdults)!.keys()];
+    // Groups within each breakdown cell.
+    for (const b of breakdowns)
+      for (const g of groupSets)
+        sets.push({
+          total: byGroup.get(g.total)!.get(b)!,
+          parts: g.parts.map((p) => byGroup.get(p)!.get(b)!),
+        });
+    // Breakdown cells within each group.
+    for (const byBreakdown of byGroup.values()) {
+      for (const kind of ['age_sex', 'deprivation'])
+        sets.push({
+          total: byBreakdown.get(allKey)!,
+          parts: [...byBreakdown].filter(([k]) => k.startsWith(`${kind}\u0001`)).map(([, id]) => id),
+        });
+    }
+    // Organisations within their parent, for every group and breakdown cell.
+    const kids = children.get(org);
+    if (!kids) continue;
+    if (kids.some((k) => !index.has(k)))
+      throw new IntegrityError('commissioner cells are missing an organisation');
+    for (const [group, byBreakdown] of byGroup)
+      for (const [b, id] of byBreakdown)
+        sets.push({ total: id, parts: kids.map((k) => index.get(k)!.get(group)!.get(b)!) });
+  }
+
+  const ids = attritionIds(agg, index);
+  const steps = new Map<string, Map<number, string>>();
+  agg.attrition.forEach((a, i) => {
+    const org = orgKey(a.level, a.org_code);
+    if (!steps.has(org)) steps.set(org, new Map());
+    steps.get(org)!.set(a.step_order, ids[i]!);
+  });
+  for (const [org, byStep] of steps)
+    for (const [step, id] of byStep) {
+      const kids = children.get(org);
+      // A step that is a group cell already has its sets.
+      if (!kids || !id.startsWith('attrition|')) continue;
+      const parts = kids.map((k) => steps.get(k)?.get(step));
+      if (parts.some((p) => p === undefined))
+        throw new IntegrityError('attrition is missing a step for an organisation');
+      sets.push({ total: id, parts: parts as string[] });
+    }
+  return sets;
+}
+
+export interface ControlledAggregates {
+  groups: (GroupCell & { published: PublishedCell })[];
+  attrition: (AttritionCell & { published: PublishedCell })[];
+}
+
+export function rulesFrom(config: RunContext['config']): SuppressionRules {
+  return { min: 1, max: config.disclosure.suppressBelow - 1, roundTo: config.disclosure.roundTo };
+}
+
+/** Disclosure control over all the commissioner cells at once. */
+export function controlAggregates(
+  agg: CommissionerAggregates,
+  rules: SuppressionRules,
+): ControlledAggregates {
+  const cells: RawCell[] = [
+    ...agg.groups.map((c) => ({
+      id: groupCellId(c),
+      patients: c.patients,
+      costs: { observed: c.observed_cost_12m, predicted: c.predicted_cost_12m },
+    })),
+  ];
+  const ids = attritionIds(agg, indexGroups(agg.groups));
+  agg.attrition.forEach((a, i) => {
+    if (ids[i] === attritionCellId(a)) cells.push({ id: ids[i], patients: a.patients });
+  });
+  const published = applyDisclosureControl(cells, additiveSets(agg), rules);
+  return {
+    groups: agg.groups.map((c) => ({ ...c, published: published.get(groupCellId(c))! })),
+    attrition: agg.attrition.map((a, i) => ({ ...a, published: published.get(ids[i]!)! })),
+  };
+}
+
+type ColumnType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'BOOLEAN';
+
+async function appendTable(
+  conn: DuckDBConnection,
+  table: string,
+  columns: [string, ColumnType][],
+  rows: Record<string, string | number | boolean | null>[],
+): Promise<void> {
+  await conn.run(
+    `create or replace table ${quotedIdentifier(table)} (${columns.map(([n, t]) => `${quotedIdentifier(n)} ${t}`).join(', ')})`,
+  );
+  const appender = await conn.createAppender(table);
+  for (const row of rows) {
+    for (const [name, type] of columns) {
+      const v = row[name];
+      if (v === null || v === undefined) appender.appendNull();
+      else if (type === 'VARCHAR') appender.appendVarchar(String(v));
+      else if (type === 'INTEGER') appender.appendInteger(Number(v));
+      else if (type === 'BIGINT') appender.appendBigInt(BigInt(v as number));
+      else appender.appendBoolean(Boolean(v));
+    }
+    appender.endRow();
+  }
+  appender.closeSync();
+}
+
+/** The published tables, built from the controlled cells in the work database. */
+const SUMMARY_TABLES: { name: string; about: string; sql: string }[] = [
+  {
+    name: 'cohort_summary',
+    about:
+      'People and cost by organisation for each cohort, any cohort, the exclusive combinations of cohorts, no cohort and all adults (group_type says which).',
+    sql: `select level, org_code, org_name, pcn_code, place, group_type, cohort, patients, observed_cost_12m, predicted_cost_12m, suppressed, level_order, group_order
+          from published_group_cell where breakdown = 'all' and group_type <> 'tier'
+          order by level_order, org_code, group_order`,
+  },
+  {
+    name: 'tier_summary',
+    about: 'People and cost by organisation for each risk tier, with all adults as the total.',
+    sql: `select level, org_code, org_name, pcn_code, place, group_type, cohort as tier, patients, observed_cost_12m, predicted_cost_12m, suppressed, level_order, group_order
+          from published_group_cell where breakdown = 'all' and group_type in ('tier', 'all')
+          order by level_order, org_code, group_order`,
+  },
+  {
+    name: 'cohort_by_age_sex',
+    about: 'Every group (cohorts, combinations, tiers, all adults) by age band and sex.',
+    sql: `select level, org_code, org_name, pcn_code, place, group_type, cohort, age_band, sex, patients, observed_cost_12m, predicted_cost_12m, suppressed, level_order, group_order
+          from published_group_cell where breakdown = 'age_sex'
+          order by level_order, org_code, group_order, age_band, sex`,
+  },
+  {
+    name: 'cohort_by_deprivation',
+    about:
+      'Every group by deprivation quintile of the area of residence (IMD; 1 = most deprived, unknown = no area).',
+    sql: `select level, org_code, org_name, pcn_code, place, group_type, cohort, imd_quintile, patients, observed_cost_12m, predicted_cost_12m, suppressed, level_order, group_order
+          from published_group_cell where breakdown = 'deprivation'
+          order by level_order, org_code, group_order, imd_quintile`,
+  },
+  {
+    name: 'attrition',
+    about: 'How many people each step of the cohort definitions kept or found, by organisation.',
+    sql: `select level, org_code, org_name, step_order, step, patients, suppressed, level_order
+          from published_attrition order by level_order, org_code, step_order`,
+  },
+  {
+    name: 'metadata',
+    about: 'The run, the as-of date and the rules behind these figures.',
+    sql: 'select key, value from published_metadata order by ordinal',
+  },
+];
+
+export interface CommissionerSummary {
+  tables: Record<string, number>;
+  cells: number;
+  suppressed: number;
+  seconds: number;
+}
+
+export async function writeCommissionerSummaries(ctx: RunContext): Promise<CommissionerSummary> {
+  const started = performance.now();
+  const { conn } = ctx;
+  const rules = rulesFrom(ctx.config);
+  const controlled = controlAggregates(await commissionerAggregates(conn), rules);
+
+  await appendTable(
+    conn,
+    'published_group_value',
+    [
+      ['cell_id', 'VARCHAR'],
+      ['patients', 'BIGINT'],
+      ['observed_cost_12m', 'BIGINT'],
+      ['predicted_cost_12m', 'BIGINT'],
+      ['suppressed', 'BOOLEAN'],
+    ],
+    controlled.groups.map(({ cell_id, published: p }) => ({
+      cell_id,
+      patients: p.patients,
+      observed_cost_12m: p.costs.observed ?? null,
+      predicted_cost_12m: p.costs.predicted ?? null,
+      suppressed: p.suppressed,
+    })),
+  );
+  await conn.run(
+    `create or replace table published_group_cell as
+     select c.* exclude (patients, observed_cost_12m, predicted_cost_12m), v.* exclude (cell_id)
+     from commissioner_cell c join published_group_value v using (cell_id)`,
+  );
+  await appendTable(
+    conn,
+    'published_attrition',
+    [
+      ['level', 'VARCHAR'],
+      ['level_order', 'INTEGER'],
+      ['org_code', 'VARCHAR'],
+      ['org_name', 'VARCHAR'],
+      ['step_order', 'INTEGER'],
+      ['step', 'VARCHAR'],
+      ['patients', 'BIGINT'],
+      ['suppressed', 'BOOLEAN'],
+    ],
+    controlled.attrition.map(({ published: p, ...a }) => ({
+      ...a,
+      patients: p.patients,
+      suppressed: p.suppressed,
+    })),
+  );
+  await appendTable(
+    conn,
+    'published_metadata',
+    [
+      ['ordinal', 'INTEGER'],
+      ['key', 'VARCHAR'],
+      ['value', 'VARCHAR'],
+    ],
+    metadata(ctx, rules).map(([key, value], ordinal) => ({ ordinal, key, value })),
+  );
+
+  const dir = join(ctx.runDir, 'commissioner');
+  ensureDir(dir);
+  const dbFile = join(dir, 'summary.duckdb');
+  const tables: Record<string, number> = {};
+  await conn.run(`attach ${quotedString(dbFile)} as summary`);
+  try {
+    for (const t of SUMMARY_TABLES) {
+      await conn.run(`create table summary.${quotedIdentifier(t.name)} as ${t.sql}`);
+      tables[t.name] = Number(
+        (await queryRows(conn, `select count(*) as n from summary.${quotedIdentifier(t.name)}`))[0]!.n,
+      );
+    }
+    for (const t of SUMMARY_TABLES) await exportTable(conn, 'summary', t.name, dir);
+  } finally {
+    await conn.run('detach summary');
+  }
+  sealFile(dbFile);
+  writeFileDurable(join(dir, 'README.txt'), commissionerReadme(ctx, rules));
+  for (const t of [
+    'published_group_value',
+    'published_group_cell',
+    'published_attrition',
+    'published_metadata',
+  ])
+    await conn.run(`drop table ${quotedIdentifier(t)}`);
+
+  return {
+    tables,
+    cells: controlled.groups.length + controlled.attrition.length,
+    suppressed: [...controlled.groups, ...controlled.attrition].filter((c) => c.published.suppressed).length,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A table to <dir>/<table>.parquet and <dir>/<table>.csv, every CSV cell safe to open in a spreadsheet. */
+async function exportTable(conn: DuckDBConnection, database: string, table: string, dir: string) {
+  const columns = await queryRows<{ column_name: string }>(
+    conn,
+    `select column_name from duckdb_columns() where database_name = $db and table_name = $t order by column_index`,
+    { db: database, t: table },
+  );
+  const source = `${quotedIdentifier(database)}.${quotedIdentifier(table)}`;
+  const parquet = join(dir, `${table}.parquet`);
+  const csv = join(dir, `${table}.csv`);
+  await conn.run(`copy ${source} to ${quotedString(parquet)} (format parquet, compression zstd)`);
+  const select = columns
+    .map(({ column_name }) => {
+      const n = quotedIdentifier(column_name);
+      return `${neutraliseSql(`${n}::VARCHAR`)} as ${n}`;
+    })
+    .join(', ');
+  await conn.run(`copy (select ${select} from ${source}) to ${quotedString(csv)} (format csv, header)`, {
+    ...formulaStartParam(),
+  });
+  sealFile(parquet);
+  sealFile(csv);
+}
+
+function metadata(ctx: RunContext, rules: SuppressionRules): [string, string][] {
+  const c = ctx.config;
+  return [
+    ['run_id', ctx.runId],
+    ['as_of', ctx.asOf],
+    ['software_version', ctx.softwareVersion],
+    ['system', `${c.system.name} (${c.system.code})`],
+    [
+      'population',
+      `patients registered and alive on the as-of date; cohorts and tiers count adults (${c.cohorts.adultAge} and over)`,
+    ],
+    ['cohort: multimorbidity', `${c.cohorts.multimorbidityMin} or more chronic conditions`],
+    [
+      'cohort: frailty',
+      `coded moderate or severe frailty, eFI-style category moderate or severe (not the official eFI), or HFRS ${c.cohorts.hfrsMarkerAtLeast} or more`,
+    ],
+    [
+      'cohort: high cost',
+      `predicted 12-month cost at least ${c.cohorts.highCostMultiple} times the mean for adults in the system`,
+    ],
+    [
+      'tiers',
+      `adults ranked by predicted cost: very high top ${c.tiers.veryHigh * 100}%, high to ${c.tiers.high * 100}%, moderate to ${c.tiers.moderate * 100}%, low the rest`,
+    ],
+    [
+      'costs',
+      'observed: secondary-care cost in the 12 months to the as-of date; predicted: the next 12 months; GBP, rounded to the pound',
+    ],
+    [
+      'disclosure: small counts',
+      `counts ${rules.min} to ${rules.max} suppressed (patients NULL, suppressed true); 0 is shown`,
+    ],
+    [
+      'disclosure: rounding',
+      `other counts rounded to the nearest ${rules.roundTo}, from unrounded figures; totals are rounded separately and may not equal the sum of their parts`,
+    ],
+    [
+      'disclosure: secondary',
+      'where one cell of a set that adds up to a total is suppressed, the next smallest is suppressed too, across practices within PCNs, PCNs within places, places within the system, groups, age-sex cells, quintiles and the attrition table',
+    ],
+    ['disclosure: costs', 'costs are NULL wherever the count is suppressed'],
+    ['source', 'Hospital Episode Statistics disclosure rules (NHS Digital)'],
+  ];
+}
+
+function commissionerReadme(ctx: RunContext, rules: SuppressionRules): string {
+  const tables = SUMMARY_TABLES.map((t) => `  ${t.name.padEnd(22)} ${t.about}`).join('\n');
+  return `COMMISSIONER SUMMARIES
+Run ${ctx.runId}, as of ${ctx.asOf}.
+
+Aggregates only: no patient-level rows and no patient identifiers. Every count of people is
+in a column called patients. Counts from ${rules.min} to ${rules.max} are suppressed (patients is empty
+and suppressed is true), other counts are rounded to the nearest ${rules.roundTo}, and further cells
+are suppressed where a suppressed one could otherwise be worked out by subtraction. Costs
+are empty wherever the count is suppressed. Totals are rounded from exact figures, so they
+need not equal the sum of their rounded parts.
+
+Groups (column cohort; group_type says which kind):
+  cohort       multimorbidity, frailty, high cost, any cohort (they overlap)
+  combination  the seven exclusive combinations of the three cohorts and 'no cohort';
+               each adult is in exactly one, so their costs add up without double counting
+  tier         very high, high, moderate, low (each adult in exactly one)
+  all          all adults
+Tiers are in tier_summary; the breakdown tables hold every group. level_order and
+group_order give the natural order of rows. In the CSV files a cell that would start with
+=, +, -, @, a tab or a carriage return has a ' in front, so a spreadsheet shows it as text.
+
+Tables (each in summary.duckdb, and as <table>.parquet and <table>.csv):
+${tables}
+
+Query them with: strata query cohorts --level place (see strata query --help).
+`;
+}
