@@ -100,10 +100,16 @@ export const configSchema = z
           .min(1)
           .max(32)
           .default(4)
-          .describe('Files read at once while fingerprinting'),
+          .describe('Files read at once (when loading, at most the libuv thread pool size)'),
+        ingestMode: z
+          .enum(['set', 'per-file'])
+          .default('set')
+          .describe(
+            'Load each kind of file with one set-based statement, or file by file on parallel connections',
+          ),
       })
       .strict()
-      .default({ memoryLimit: '4GB', concurrency: 4 }),
+      .default({ memoryLimit: '4GB', concurrency: 4, ingestMode: 'set' }),
     retention: z
       .object({
         keepRuns: z.number().int().min(1).default(10).describe('Published runs kept under OUT/runs'),

@@ -63,38 +63,17 @@ function readCsvCall(contract: FileContract, rejectsTable: string, rejectsScan: 
     store_rejects = true, rejects_table = ${quotedString(rejectsTable)}, rejects_scan = ${quotedString(rejectsScan)})`;
 }
 
-/** Loads the files of one kind with one set-based statement; returns nothing, counts are read after. */
-async function loadKind(
-  conn: DuckDBConnection,
-  contract: FileContract,
-  files: IngestedFile[],
-): Promise<void> {
-  const table = quotedIdentifier(RAW_TABLE[contract.name]!);
-  const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
-  await conn
-    .run(
-      `create or replace table ${table} as select 0::INTEGER as file_id, ${cols} from ${readCsvCall(contract, 'x', 'y').replace(/store_rejects[\s\S]*\)$/, 'store_rejects = false)')} limit 0`,
-      { files: listValue(files.length ? [files[0]!.file.absolute] : []) },
-    )
-    .catch(() => undefined);
-  if (!files.length) {
-    await conn.run(
-      `create or replace table ${table} (file_id INTEGER, ${Object.entries(contract.columns)
-        .map(([n, c]) => `${quotedIdentifier(n)} ${c.sqlType}`)
-        .join(', ')})`,
-    );
-    return;
-  }
-  const rejects = `rejects_${contract.name}`;
-  const scans = `rejects_scan_${contract.name}`;
-  const ids = files.map((f) => f.fileId);
+async function createRawTable(conn: DuckDBConnection, contract: FileContract): Promise<void> {
+  const columns = Object.entries(contract.columns)
+    .map(([n, c]) => `${quotedIdentifier(n)} ${c.sqlType}`)
+    .join(', ');
   await conn.run(
-    `create or replace table ${table} as
-     select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
-     from ${readCsvCall(contract, rejects, scans)}`,
-    { files: listValue(files.map((f) => f.file.absolute)), ids: listValue(ids) },
+    `create or replace table ${quotedIdentifier(RAW_TABLE[contract.name]!)} (file_id INTEGER, ${columns})`,
   );
-  // Reject tables are temporary and belong to this connection: copy them out now.
+}
+
+/** Reject tables are temporary and belong to the connection that scanned: copy them out. */
+async function keepRejects(conn: DuckDBConnection, rejects: string, scans: string): Promise<void> {
   await conn.run(
     `insert into rejected_line
      select df.file_id, r.line::BIGINT, r.column_name, r.error_type::VARCHAR
@@ -104,12 +83,73 @@ async function loadKind(
   );
 }
 
+export type IngestMode = 'set' | 'per-file';
+
+/**
+ * Loads the files of one kind: either one set-based statement over all of them (DuckDB
+ * parallelises across files), or one statement per file on its own connection, several
+ * at once. The benchmark measures both.
+ */
+async function loadKind(
+  instance: DuckDBInstance,
+  conn: DuckDBConnection,
+  contract: FileContract,
+  files: IngestedFile[],
+  mode: IngestMode,
+  concurrency: number,
+): Promise<void> {
+  await createRawTable(conn, contract);
+  if (!files.length) return;
+  const table = quotedIdentifier(RAW_TABLE[contract.name]!);
+  const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
+  if (mode === 'set' || files.length === 1) {
+    const rejects = `rejects_${contract.name}`;
+    const scans = `rejects_scan_${contract.name}`;
+    await conn.run(
+      `insert into ${table}
+       select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
+       from ${readCsvCall(contract, rejects, scans)}`,
+      { files: listValue(files.map((f) => f.file.absolute)), ids: listValue(files.map((f) => f.fileId)) },
+    );
+    await keepRejects(conn, rejects, scans);
+    return;
+  }
+  // One connection per concurrent task: DuckDB connections are not shared between tasks.
+  const limit = pLimit(concurrency);
+  await Promise.all(
+    files.map((f) =>
+      limit(async () => {
+        const own = await instance.connect();
+        try {
+          const rejects = `rejects_${f.fileId}`;
+          const scans = `rejects_scan_${f.fileId}`;
+          await own.run(
+            `insert into ${table} select $id::INTEGER, ${cols} from ${readCsvCall(contract, rejects, scans)}`,
+            {
+              files: listValue([f.file.absolute]),
+              id: f.fileId,
+            },
+          );
+          await keepRejects(own, rejects, scans);
+        } finally {
+          own.closeSync();
+        }
+      }),
+    ),
+  );
+}
+
 export async function ingest(
   instance: DuckDBInstance,
   deliveryDir: string,
   log: Logger,
-  opts: { concurrency: number },
+  opts: { concurrency: number; mode?: IngestMode },
 ): Promise<IngestResult> {
+  const mode = opts.mode ?? 'set';
+  const loadConcurrency = Math.max(
+    1,
+    Math.min(opts.concurrency, Number(process.env.UV_THREADPOOL_SIZE ?? 4)),
+  );
   const first = openDelivery(deliveryDir);
   const conn = await instance.connect();
   try {
@@ -138,7 +178,7 @@ export async function ingest(
       rejected: 0,
     }));
     await recordFiles(conn, refIngested);
-    for (const f of refIngested) await loadKind(conn, f.file.contract, [f]);
+    for (const f of refIngested) await loadKind(instance, conn, f.file.contract, [f], 'set', 1);
     const practiceCodes = new Set(
       (
         await queryRows<{ code: string }>(
@@ -216,7 +256,7 @@ export async function ingest(
     for (const contract of [patientsFile, observationsFile, medicationsFile, activityFile]) {
       const ofKind = files.filter((f) => f.file.contract === contract && f.status === 'loaded');
       const started = Date.now();
-      await loadKind(conn, contract, ofKind);
+      await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
       log.debug('loaded', {
         kind: contract.name,
         files: ofKind.length,
@@ -319,6 +359,7 @@ export function defaultConcurrency(): number {
 export async function ingestStage(ctx: RunContext): Promise<void> {
   ctx.ingest = await ingest(ctx.instance, ctx.deliveryDir, ctx.log, {
     concurrency: ctx.config.resources.concurrency,
+    mode: ctx.config.resources.ingestMode,
   });
   ctx.manifest.delivery = {
     extract_date: ctx.ingest.delivery.manifest.extract_date,

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config.ts';
 import type { InputReport } from '../src/data-quality.ts';
 import { synthesise, type FileMess } from '../src/synth/index.ts';
 import { runStages } from './support/pipeline.ts';
@@ -19,6 +20,19 @@ describe('ingest and staging on a synthetic delivery', () => {
     const run = await runStages(delivery, 'staging');
     inputs = run.ctx.manifest.inputs as InputReport[];
     run.close();
+  });
+
+  it('gives the same counts when files load one by one on parallel connections', async () => {
+    const config = {
+      ...defaultConfig,
+      resources: { ...defaultConfig.resources, ingestMode: 'per-file' as const },
+    };
+    const run = await runStages(delivery, 'staging', config);
+    const perFile = run.ctx.manifest.inputs as InputReport[];
+    run.close();
+    expect(perFile.map((i) => [i.path, i.loaded, i.rejected, i.dropped])).toEqual(
+      inputs.map((i) => [i.path, i.loaded, i.rejected, i.dropped]),
+    );
   });
 
   it('accounts for every line of every file: loaded + rejected = lines', () => {
