@@ -6,11 +6,11 @@ import { ConfigError } from './errors.ts';
 
 const unitCosts = z
   .object({
-    APC_NEL: z.number().positive().default(1600),
-    APC_EL: z.number().positive().default(3700),
-    APC_DC: z.number().positive().default(740),
-    OP: z.number().positive().default(120),
-    AE: z.number().positive().default(150),
+    APC_NEL: z.number().positive().default(1600).describe('Non-elective admission, GBP'),
+    APC_EL: z.number().positive().default(3700).describe('Elective admission, GBP'),
+    APC_DC: z.number().positive().default(740).describe('Day case, GBP'),
+    OP: z.number().positive().default(120).describe('Outpatient attendance, GBP'),
+    AE: z.number().positive().default(150).describe('A&E attendance, GBP'),
   })
   .strict()
   .describe('GBP per unit of activity sent without a cost (NHS National Cost Collection, rounded)');
@@ -19,8 +19,13 @@ export const configSchema = z
   .object({
     system: z
       .object({
-        code: z.string().min(1).max(20).default('LLR'),
-        name: z.string().min(1).max(200).default('Leicester, Leicestershire and Rutland'),
+        code: z.string().min(1).max(20).default('LLR').describe('Code of the system level in summaries'),
+        name: z
+          .string()
+          .min(1)
+          .max(200)
+          .default('Leicester, Leicestershire and Rutland')
+          .describe('Name of the system level'),
       })
       .strict()
       .default({ code: 'LLR', name: 'Leicester, Leicestershire and Rutland' })
@@ -68,7 +73,12 @@ export const configSchema = z
       .object({
         sampleSize: z.number().int().positive().default(120_000).describe('Adults sampled to fit each model'),
         ridge: z.number().min(0).default(1e-4).describe('L2 penalty (on standardised features)'),
-        tweediePower: z.number().min(1).max(2).default(1.5),
+        tweediePower: z
+          .number()
+          .min(1)
+          .max(2)
+          .default(1.5)
+          .describe('Variance power of the Tweedie cost model'),
         seed: z.number().int().default(20_240_401).describe('Seed of the fitting sample'),
       })
       .strict()
@@ -82,7 +92,12 @@ export const configSchema = z
           .min(1)
           .default(8)
           .describe('Counts 1 to this minus one are suppressed'),
-        roundTo: z.number().int().min(1).default(5),
+        roundTo: z
+          .number()
+          .int()
+          .min(1)
+          .default(5)
+          .describe('Published counts are rounded to the nearest multiple of this'),
       })
       .strict()
       .default({ suppressBelow: 8, roundTo: 5 }),
@@ -141,4 +156,24 @@ export function loadConfig(path: string | undefined): Config {
     throw new ConfigError(`configuration ${path} is not valid: ${problems}`);
   }
   return parsed.data;
+}
+
+/** The README's table of settings, generated from the schema so it cannot drift. */
+export function configMarkdown(): string {
+  const lines = ['| setting | default | meaning |', '| --- | --- | --- |'];
+  const walk = (schema: z.ZodType, path: string[], fallback: unknown) => {
+    let inner: z.ZodType = schema;
+    const description = schema.description;
+    while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional)
+      inner = (inner as z.ZodDefault<z.ZodType> | z.ZodOptional<z.ZodType>).unwrap() as z.ZodType;
+    if (inner instanceof z.ZodObject) {
+      for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>))
+        walk(child, [...path, key], (fallback as Record<string, unknown> | undefined)?.[key]);
+      return;
+    }
+    const shown = fallback === undefined ? '(all cores)' : `\`${JSON.stringify(fallback)}\``;
+    lines.push(`| \`${path.join('.')}\` | ${shown} | ${description ?? inner.description ?? ''} |`);
+  };
+  walk(configSchema, [], defaultConfig);
+  return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { contractMarkdown, csvFiles, deliveryManifest, patientsFile, rowSchema } from '../src/contract.ts';
 import { projectPath } from '../src/paths.ts';
+import { configMarkdown } from '../src/config.ts';
 
 describe('the data contract', () => {
   it('accepts a well-formed patient row and rejects each kind of bad value', () => {
