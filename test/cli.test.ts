@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectPath } from '../src/paths.ts';
+
+const strata = (...args: string[]) =>
+  spawnSync(process.execPath, [projectPath('bin', 'strata.mjs'), ...args], { encoding: 'utf8' });
+
+describe('the strata command', () => {
+  it('lists its subcommands', () => {
+    const r = strata('--help');
+    expect(r.status).toBe(0);
+    for (const command of ['run', 'validate', 'query', 'synth'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it('explains a bad delivery in one line, with exit code 3 and no stack trace', () => {
+    const r = strata(
+      'run',
+      '--delivery',
+      '/nonexistent/delivery',
+      '--out',
+      mkdtempSync(join(tmpdir(), 'strata-cli-')),
+    );
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('delivery folder /nonexistent/delivery does not exist');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('shows the stack trace with --debug', () => {
+    const r = strata(
+      '--debug',
+      'run',
+      '--delivery',
+      '/nonexistent/delivery',
+      '--out',
+      mkdtempSync(join(tmpdir(), 'strata-cli-')),
+    );
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/^\s+at /m);
+  });
+
+  it('refuses a bad option value before doing any work', () => {
+    const r = strata('synth', '--scale', 'lots', '--out', mkdtempSync(join(tmpdir(), 'strata-cli-')));
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('--scale must be a number');
+  });
+});
