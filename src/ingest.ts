@@ -22,6 +22,7 @@ import { openDelivery, scanFile, type Delivery, type DeliveryFile, type FileScan
 import { queryRows } from './db.ts';
 import { DeliveryError, IntegrityError } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { Progress } from './progress.ts';
 import type { RunContext } from './stage.ts';
 
 export interface IngestedFile {
@@ -143,7 +144,7 @@ export async function ingest(
   instance: DuckDBInstance,
   deliveryDir: string,
   log: Logger,
-  opts: { concurrency: number; mode?: IngestMode },
+  opts: { concurrency: number; mode?: IngestMode; progress?: Progress },
 ): Promise<IngestResult> {
   const mode = opts.mode ?? 'set';
   const loadConcurrency = Math.max(
@@ -210,7 +211,17 @@ export async function ingest(
 
     // Fingerprint and count every file; I/O-bound, so several at once.
     const limit = pLimit(Math.max(1, opts.concurrency));
-    const scans = await Promise.all(dataFiles.map((f) => limit(() => scanFile(f))));
+    opts.progress?.start('ingest: reading files', dataFiles.length);
+    const scans = await Promise.all(
+      dataFiles.map((f) =>
+        limit(async () => {
+          const scan = await scanFile(f);
+          opts.progress?.tick();
+          return scan;
+        }),
+      ),
+    );
+    opts.progress?.start('ingest: loading', 4);
     const quarantined = new Map<string, string>(delivery.quarantined.map((q) => [q.practiceCode, q.reason]));
     const seen = new Map<string, string>();
     const files: IngestedFile[] = dataFiles.map((file, i) => {
@@ -257,6 +268,7 @@ export async function ingest(
       const ofKind = files.filter((f) => f.file.contract === contract && f.status === 'loaded');
       const started = Date.now();
       await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
+      opts.progress?.tick();
       log.debug('loaded', {
         kind: contract.name,
         files: ofKind.length,
@@ -360,6 +372,7 @@ export async function ingestStage(ctx: RunContext): Promise<void> {
   ctx.ingest = await ingest(ctx.instance, ctx.deliveryDir, ctx.log, {
     concurrency: ctx.config.resources.concurrency,
     mode: ctx.config.resources.ingestMode,
+    progress: ctx.progress,
   });
   ctx.manifest.delivery = {
     extract_date: ctx.ingest.delivery.manifest.extract_date,

@@ -105,9 +105,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
-      opts.progress.start('strata run', stages.length);
-      for (const stage of stages) {
+      for (const [i, stage] of stages.entries()) {
         const started = performance.now();
+        opts.progress.start(`${i + 1}/${stages.length} ${stage.name}`, 1);
         if (stage.before) await stage.before(ctx);
         if (stage.run) await stage.run(ctx);
         for (const file of stage.sql) await runSqlFile(conn, file);
