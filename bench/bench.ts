@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance, listValue, quotedIdentifier, quotedString } from '@duckdb/node-api';
 import { csvFiles, type FileContract } from '../src/contract.ts';
+import { openWorkDb } from '../src/db.ts';
+import { ingest } from '../src/ingest.ts';
+import { silentLogger } from '../src/log.ts';
 import { projectPath } from '../src/paths.ts';
 import { postgresAvailable, runPostgresPeer } from './peer/postgres.ts';
 
@@ -33,7 +36,9 @@ const work = join(root, 'work');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const strata = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [projectPath('bin', 'strata.mjs'), ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [projectPath('bin', 'strata.mjs'), ...args], {
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -47,11 +52,20 @@ function deliveryFiles(dir: string, contract: FileContract): string[] {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.replace(/\.gz$/, '') === contract.path.split('/').pop() || (contract.name === 'activity' && p.includes('/secondary-care/')))
+      else if (
+        name.replace(/\.gz$/, '') === contract.path.split('/').pop() ||
+        (contract.name === 'activity' && p.includes('/secondary-care/'))
+      )
         out.push(p);
     }
   };
-  walk(contract.perPractice ? join(dir, 'practices') : contract.name === 'activity' ? join(dir, 'secondary-care') : join(dir, 'reference'));
+  walk(
+    contract.perPractice
+      ? join(dir, 'practices')
+      : contract.name === 'activity'
+        ? join(dir, 'secondary-care')
+        : join(dir, 'reference'),
+  );
   return out.sort();
 }
 
@@ -80,6 +94,25 @@ async function floor(): Promise<{ seconds: number; rows: number }> {
   return { seconds, rows };
 }
 
+/** The ingest stage alone, in one mode: the issue asks for set-based and file-by-file loading to be compared. */
+async function ingestOnly(mode: 'set' | 'per-file'): Promise<number> {
+  const dir = join(work, `ingest-${mode}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const instance = await openWorkDb({
+    allowedDirectories: [delivery, dir],
+    tempDirectory: dir,
+    memoryLimit: '4GB',
+    threads: availableParallelism(),
+  });
+  const started = performance.now();
+  await ingest(instance, delivery, silentLogger, { concurrency: 4, mode });
+  const seconds = (performance.now() - started) / 1000;
+  instance.closeSync();
+  rmSync(dir, { recursive: true, force: true });
+  return seconds;
+}
+
 interface RunResult {
   seconds: number;
   peak_rss_mb: number;
@@ -93,7 +126,8 @@ async function fullRun(out: string, config: string | null): Promise<RunResult> {
   if (config) args.push('--config', config);
   const r = await strata(args);
   const seconds = (performance.now() - started) / 1000;
-  if (r.code !== 0 && r.code !== 2) throw new Error(`strata run failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  if (r.code !== 0 && r.code !== 2)
+    throw new Error(`strata run failed (${r.code}): ${r.stderr.slice(-2000)}`);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { seconds, peak_rss_mb: summary.peak_rss_mb, stages: summary.timings };
 }
@@ -113,12 +147,21 @@ async function main() {
     writeFileSync(config, JSON.stringify({ resources: { memoryLimit: values['memory-limit'] } }));
   }
 
+  const ingestModes = { set: [] as number[], 'per-file': [] as number[] };
+  for (let i = 0; i < repeat; i++)
+    for (const mode of ['set', 'per-file'] as const) ingestModes[mode].push(await ingestOnly(mode));
+  console.error(
+    `  ingest alone: set-based ${median(ingestModes.set).toFixed(1)} s, file by file ${median(ingestModes['per-file']).toFixed(1)} s`,
+  );
+
   const floors: { seconds: number; rows: number }[] = [];
   const runs: RunResult[] = [];
   for (let i = 0; i < repeat; i++) {
     floors.push(await floor());
     runs.push(await fullRun(join(work, 'out'), config));
-    console.error(`  repetition ${i + 1}: floor ${floors.at(-1)!.seconds.toFixed(1)} s, run ${runs.at(-1)!.seconds.toFixed(1)} s`);
+    console.error(
+      `  repetition ${i + 1}: floor ${floors.at(-1)!.seconds.toFixed(1)} s, run ${runs.at(-1)!.seconds.toFixed(1)} s`,
+    );
   }
   const floorS = median(floors.map((f) => f.seconds));
   const rows = floors[0]!.rows;
@@ -133,14 +176,18 @@ async function main() {
   let peer: Awaited<ReturnType<typeof runPostgresPeer>> | null = null;
   let peerNote = '';
   if (values['no-peer']) peerNote = 'peer skipped (--no-peer)';
-  else if (!(await postgresAvailable())) peerNote = 'peer skipped: PostgreSQL 15 binaries not found (initdb, pg_ctl, postgres)';
+  else if (!(await postgresAvailable()))
+    peerNote = 'peer skipped: PostgreSQL 15 binaries not found (initdb, pg_ctl, postgres)';
   else {
     console.error('  running the PostgreSQL peer (once) ...');
-    const asOf = JSON.parse(execFileSync('cat', [join(delivery, 'delivery.json')], { encoding: 'utf8' })).extract_date as string;
+    const asOf = JSON.parse(execFileSync('cat', [join(delivery, 'delivery.json')], { encoding: 'utf8' }))
+      .extract_date as string;
     peer = await runPostgresPeer({ delivery, asOf, workDir: work });
   }
   // Like for like with the peer: ingest + staging + conditions + frailty.
-  const cohortWork = stages.filter((s) => ['ingest', 'staging', 'conditions', 'frailty'].includes(s.stage)).reduce((a, s) => a + s.seconds, 0);
+  const cohortWork = stages
+    .filter((s) => ['ingest', 'staging', 'conditions', 'frailty'].includes(s.stage))
+    .reduce((a, s) => a + s.seconds, 0);
 
   const result = {
     date: new Date().toISOString(),
@@ -161,6 +208,8 @@ async function main() {
     peer_counts: peer?.counts ?? null,
     peer_note: peerNote || null,
     peak_rss_mb: peakRss,
+    ingest_set_s: round(median(ingestModes.set)),
+    ingest_per_file_s: round(median(ingestModes['per-file'])),
     stages: stages.map((s) => ({ ...s, to_floor: round(s.seconds / floorS) })),
   };
   mkdirSync(join(root, 'results'), { recursive: true });
@@ -173,10 +222,14 @@ async function main() {
     `| stage | seconds | ratio to floor | rows/s |`,
     `| --- | ---: | ---: | ---: |`,
     `| floor (bare read_csv) | ${floorS.toFixed(1)} | 1.00 | ${fmt(rows / floorS)} |`,
-    ...stages.map((s) => `| ${s.stage} | ${s.seconds.toFixed(1)} | ${(s.seconds / floorS).toFixed(2)} | ${fmt(rows / Math.max(s.seconds, 1e-9))} |`),
+    ...stages.map(
+      (s) =>
+        `| ${s.stage} | ${s.seconds.toFixed(1)} | ${(s.seconds / floorS).toFixed(2)} | ${fmt(rows / Math.max(s.seconds, 1e-9))} |`,
+    ),
     `| **whole run** | **${runS.toFixed(1)}** | **${(runS / floorS).toFixed(2)}** | ${fmt(rows / runS)} |`,
     '',
     `peak memory of the run: ${peakRss} MB`,
+    `ingest alone: one set-based statement per kind ${median(ingestModes.set).toFixed(1)} s; file by file on ${4} connections ${median(ingestModes['per-file']).toFixed(1)} s`,
     peer
       ? `PostgreSQL 15 peer, ingest + multimorbidity and frailty cohorts: ${peer.total_s.toFixed(1)} s (ingest ${peer.ingest_s.toFixed(1)}, cohorts ${peer.cohorts_s.toFixed(1)}) vs strata's same stages ${cohortWork.toFixed(1)} s: ${(peer.total_s / cohortWork).toFixed(1)}x faster`
       : peerNote,
