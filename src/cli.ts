@@ -199,11 +199,35 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (debug) io.stderr.write(`${err.stack}\n`);
       return err.exitCode;
     }
-    io.stderr.write(`strata: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    const storage = storageProblem(err);
+    if (storage) {
+      io.stderr.write(`strata: ${storage}; nothing was published and the latest run is unchanged\n`);
+      if (debug) io.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+      return EXIT.internal;
+    }
+    io.stderr.write(
+      `strata: internal error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`,
+    );
     if (debug) io.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
     else io.stderr.write('strata: run again with --debug for details\n');
     return EXIT.internal;
   }
+}
+
+/** A full disk or a folder that cannot be written: the environment, not a bug, said in one line. */
+function storageProblem(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || /No space left on device/i.test(text)) return 'the disk is full';
+  if (code === 'EFBIG' || /File too large/i.test(text))
+    return 'a file is too large for the file system (a size limit, or the disk is full)';
+  if (code === 'EDQUOT' || /quota exceeded/i.test(text)) return 'the disk quota is used up';
+  if (code === 'EROFS' || /read-only file system/i.test(text))
+    return 'the output folder is on a read-only file system';
+  if (code === 'EACCES' || code === 'EPERM' || /Permission denied/i.test(text))
+    return 'the output folder cannot be written (permission denied)';
+  if (/Could not write file/i.test(text)) return 'a file could not be written to the output folder';
+  return null;
 }
 
 export { Option };

@@ -6,6 +6,8 @@ import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@
 import { projectPath } from './paths.ts';
 
 export interface WorkDbOptions {
+  /** A database file (compressed, spills by itself), or in memory when absent. */
+  path?: string;
   /** Folders DuckDB may read or write; everything else is refused. */
   allowedDirectories: string[];
   tempDirectory: string;
@@ -14,7 +16,7 @@ export interface WorkDbOptions {
 }
 
 export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
-  const instance = await DuckDBInstance.create(':memory:', {
+  const instance = await DuckDBInstance.create(opts.path ?? ':memory:', {
     threads: String(opts.threads),
     memory_limit: opts.memoryLimit,
     temp_directory: opts.tempDirectory,

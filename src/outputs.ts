@@ -2,7 +2,9 @@
 // disclosure-controlled aggregates. Both come from patient_list; nothing patient-level is
 // written anywhere but a practice's own folder.
 import { writeCommissionerSummaries } from './commissioner.ts';
+import { writeDashboardFeeds } from './dashboard.ts';
 import { writePracticeLists } from './practice-lists.ts';
+import { writeReport } from './report.ts';
 import type { RunContext } from './stage.ts';
 
 export async function writeOutputs(ctx: RunContext): Promise<void> {
@@ -24,6 +26,12 @@ export async function writeOutputs(ctx: RunContext): Promise<void> {
     cells: summaries.cells,
     suppressed: summaries.suppressed,
   };
+  // Feeds and report come after, and only from, the disclosure-controlled tables.
+  const dashboard = await writeDashboardFeeds(ctx);
+  ctx.log.info('dashboard feeds written', { feeds: Object.keys(dashboard.feeds).length });
+  ctx.manifest.dashboard = { feeds: dashboard.feeds };
+  const report = await writeReport(ctx);
+  ctx.log.info('report written', { bytes: report.bytes });
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

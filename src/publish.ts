@@ -4,9 +4,11 @@
 // previous latest whole; the next run clears what the crashed one left.
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -21,7 +23,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { IntegrityError, LockedError } from './errors.ts';
+import { CliError, EXIT, IntegrityError, LockedError } from './errors.ts';
+import { updateHistory } from './history.ts';
 import type { RunContext } from './stage.ts';
 
 export const LAYOUT = {
@@ -64,17 +67,29 @@ export interface Lock {
   release(): void;
 }
 
+/**
+ * Locks held by this process. A lock file naming our own pid is normally stale (in a container
+ * strata may get the same pid on every start), unless this process really holds it: a second
+ * runPipeline in the same process must be refused like a second process.
+ */
+const heldHere = new Set<string>();
+
 /** One run per output folder. A lock left by a process that no longer exists is taken over. */
 export function acquireLock(outDir: string, runId: string): Lock {
   ensureDir(outDir);
   const path = join(outDir, LAYOUT.lock);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 4; attempt++) {
     try {
       const fd = openSync(path, 'wx', FILE_MODE);
       writeSync(fd, JSON.stringify({ pid: process.pid, run_id: runId, started: new Date().toISOString() }));
       closeSync(fd);
+      heldHere.add(path);
+      let released = false;
       return {
         release() {
+          if (released) return;
+          released = true;
+          heldHere.delete(path);
           try {
             const held = JSON.parse(readFileSync(path, 'utf8')) as { pid: number };
             if (held.pid === process.pid) unlinkSync(path);
@@ -85,22 +100,74 @@ export function acquireLock(outDir: string, runId: string): Lock {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const starting = () =>
+        new LockedError(`another strata run is starting in ${outDir} (lock file ${path})`);
+      let seen: string;
       let holder: { pid?: number; run_id?: string } = {};
       try {
-        holder = JSON.parse(readFileSync(path, 'utf8'));
+        seen = readFileSync(path, 'utf8');
+      } catch (readErr) {
+        // Released between our open and this read: try again.
+        if ((readErr as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw readErr;
+      }
+      try {
+        holder = JSON.parse(seen);
       } catch {
         // A lock file being written right now, or torn by a crash: treat as held unless old.
-        if (Date.now() - statSync(path).mtimeMs < 10_000)
-          throw new LockedError(`another strata run is starting in ${outDir}`);
+        if (!olderThan(path, 10_000)) throw starting();
       }
-      if (holder.pid && pidAlive(holder.pid) && holder.pid !== process.pid)
+      const ours = holder.pid === process.pid;
+      if (holder.pid && ((ours && heldHere.has(path)) || (!ours && pidAlive(holder.pid))))
         throw new LockedError(
-          `another strata run (${holder.run_id ?? 'unknown'}, process ${holder.pid}) is using ${outDir}; try again when it has finished`,
+          `another strata run (${holder.run_id ?? 'unknown'}, process ${holder.pid}) holds the lock ${path} on ${outDir}; try again when it has finished`,
         );
-      unlinkSync(path);
+      // The holder is gone (killed, or the machine restarted): its lock is stale.
+      if (!removeStaleLock(path, seen)) throw starting();
     }
   }
-  throw new LockedError(`could not take the lock on ${outDir}`);
+  throw new LockedError(`could not take the lock ${path} on ${outDir}`);
+}
+
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs >= ms;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Removes a stale lock, unless another process has replaced it since we read it. Two runs that
+ * find the same stale lock would otherwise both remove it, and the slower one would remove the
+ * fresh lock the faster one had just made: a guard file lets one of them at a time check and
+ * remove. False when another process is taking the lock over right now.
+ */
+function removeStaleLock(path: string, seen: string): boolean {
+  const guard = `${path}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx', FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // A guard left by a process killed while taking over is old; clear it and let the caller retry.
+    if (!olderThan(guard, 10_000)) return false;
+    rmSync(guard, { force: true });
+    return true;
+  }
+  try {
+    let now: string | null = null;
+    try {
+      now = readFileSync(path, 'utf8');
+    } catch {
+      // Already removed.
+    }
+    if (now === seen) unlinkSync(path);
+    return true;
+  } finally {
+    closeSync(fd);
+    rmSync(guard, { force: true });
+  }
 }
 
 /** Removes what an interrupted run left: its staging folder, work files and half-made links. */
@@ -151,27 +218,104 @@ export function crashPoint(point: string): void {
   if (process.env.STRATA_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * A filesystem failure while publishing (permissions, a full or read-only disk). Said in one
+ * line a person can act on; the previous latest is untouched because the switch comes last.
+ */
+export class PublishError extends CliError {
+  constructor(message: string, cause: unknown) {
+    super(message, EXIT.internal);
+    this.cause = cause;
+  }
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file system or the process limit',
+  EIO: 'input/output error',
+  ENOTDIR: 'a file is in the way of a folder',
+};
+
+function publishStep<T>(what: string, latest: string | null, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code) throw err;
+    const reason = REASONS[code] ?? (err as Error).message;
+    throw new PublishError(
+      `could not ${what}: ${reason} (${code}); nothing was published` +
+        (latest ? `, latest is still run ${latest}` : ''),
+      err,
+    );
+  }
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Only regular files and folders may be published, owner-only whatever the writer (or DuckDB
+ * under the process umask) left, and flushed, so that after a power cut the renamed folder
+ * never holds files the manifest vouches for but the disk never received.
+ */
+function sealRunFolder(dir: string): void {
+  chmodSync(dir, DIR_MODE);
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const st = lstatSync(path);
+    if (st.isDirectory()) sealRunFolder(path);
+    else if (st.isFile()) {
+      chmodSync(path, FILE_MODE);
+      fsyncPath(path);
+    } else throw new IntegrityError(`the run folder holds ${entry}, which is not a regular file or folder`);
+  }
+}
+
 export async function publishRun(ctx: RunContext): Promise<void> {
-  const files = listFiles(ctx.runDir).filter((f) => f !== 'manifest.json');
-  if (!files.length) throw new IntegrityError('the run produced no output files; nothing published');
-  const hashes = Object.fromEntries(files.map((f) => [f, sha256File(join(ctx.runDir, f))]));
-  ctx.manifest.outputs = hashes;
-  ctx.manifest.timings = ctx.timings;
-  writeFileDurable(join(ctx.runDir, 'manifest.json'), JSON.stringify(orderedManifest(ctx), null, 2) + '\n');
+  const previous = latestRunId(ctx.outDir);
+  const runsDir = join(ctx.outDir, LAYOUT.runs);
+  const target = join(runsDir, ctx.runId);
+
+  publishStep(`write the run folder ${ctx.runDir}`, previous, () => {
+    sealRunFolder(ctx.runDir);
+    const files = listFiles(ctx.runDir).filter((f) => f !== 'manifest.json');
+    if (!files.length) throw new IntegrityError('the run produced no output files; nothing published');
+    ctx.manifest.outputs = Object.fromEntries(files.map((f) => [f, sha256File(join(ctx.runDir, f))]));
+    ctx.manifest.timings = ctx.timings;
+    writeFileDurable(join(ctx.runDir, 'manifest.json'), JSON.stringify(orderedManifest(ctx), null, 2) + '\n');
+    fsyncPath(ctx.runDir);
+  });
   crashPoint('before-rename');
 
-  const runsDir = join(ctx.outDir, LAYOUT.runs);
-  ensureDir(runsDir);
-  const target = join(runsDir, ctx.runId);
-  if (existsSync(target)) throw new IntegrityError(`run folder ${ctx.runId} already exists`);
-  renameSync(ctx.runDir, target);
+  publishStep(`move the run into ${runsDir}`, previous, () => {
+    ensureDir(runsDir);
+    if (existsSync(target)) throw new IntegrityError(`run folder ${ctx.runId} already exists`);
+    renameSync(ctx.runDir, target);
+    fsyncPath(runsDir);
+  });
   crashPoint('before-latest');
 
-  const tmpLink = join(ctx.outDir, `.latest-${ctx.runId}`);
-  symlinkSync(join(LAYOUT.runs, ctx.runId), tmpLink);
-  renameSync(tmpLink, join(ctx.outDir, LAYOUT.latest));
+  publishStep(`point ${join(ctx.outDir, LAYOUT.latest)} at the new run`, previous, () => {
+    const tmpLink = join(ctx.outDir, `.latest-${ctx.runId}`);
+    symlinkSync(join(LAYOUT.runs, ctx.runId), tmpLink);
+    renameSync(tmpLink, join(ctx.outDir, LAYOUT.latest));
+    fsyncPath(ctx.outDir);
+  });
   crashPoint('after-latest');
   ctx.runDir = target;
+  updateHistory(ctx);
 }
 
 /** Keeps the newest `keep` runs; never the one latest points to. */

@@ -128,11 +128,17 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
         opts.progress.tick();
         crashPoint(`after-${stage.name.replace(/\s+/g, '-')}`);
       }
-    } finally {
+    } catch (err) {
+      // A failed run leaves nothing behind; a killed one is cleared by the next run.
       opts.progress.stop();
       conn.closeSync();
       instance.closeSync();
+      cleanLeftovers(outDir);
+      throw err;
     }
+    opts.progress.stop();
+    conn.closeSync();
+    instance.closeSync();
     cleanLeftovers(outDir);
     if (skippedSince) {
       const latest = join(outDir, LAYOUT.latest);

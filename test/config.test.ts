@@ -34,7 +34,9 @@ describe('configuration', () => {
   });
 
   it('refuses bad values and unreadable files with a message for a person', () => {
-    expect(() => loadConfig(file(JSON.stringify({ resources: { memoryLimit: 'lots' } })))).toThrow(/resources.memoryLimit/);
+    expect(() => loadConfig(file(JSON.stringify({ resources: { memoryLimit: 'lots' } })))).toThrow(
+      /resources.memoryLimit/,
+    );
     expect(() => loadConfig(file('{ not json'))).toThrow(/not valid JSON/);
     expect(() => loadConfig('/nonexistent/strata.json')).toThrow(ConfigError);
   });

@@ -47,5 +47,9 @@ describe('the data contract', () => {
     expect(readme.slice(start + '<!-- contract:start -->'.length, end).trim()).toBe(
       contractMarkdown().trim(),
     );
+    const a = readme.indexOf('<!-- config:start -->');
+    const b = readme.indexOf('<!-- config:end -->');
+    expect(a).toBeGreaterThan(0);
+    expect(readme.slice(a + '<!-- config:start -->'.length, b).trim()).toBe(configMarkdown().trim());
   });
 });

@@ -17,19 +17,19 @@ prior_year as (
     select
         w.ref,
         a.pseudo_id,
-        sum(a.cost_gbp) as prior_cost_12m,
+        sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as prior_cost_12m,
         count_if(a.setting = 'APC_NEL') as prior_emergency_admissions,
         count_if(a.setting = 'APC_EL') as prior_elective_admissions,
         count_if(a.setting = 'APC_DC') as prior_day_cases,
         count_if(a.setting = 'OP') as prior_outpatient,
         count_if(a.setting = 'AE') as prior_ae,
-        sum(a.cost_gbp) filter (where a.setting = 'APC_NEL') as prior_emergency_cost
+        sum(a.cost_gbp::DECIMAL(18, 2)) filter (where a.setting = 'APC_NEL')::DOUBLE as prior_emergency_cost
     from activity a
     join windows w on a.start_date > w.prior_start and a.start_date <= w.ref_date
     group by all
 ),
 next_year as (
-    select w.ref, a.pseudo_id, sum(a.cost_gbp) as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
+    select w.ref, a.pseudo_id, sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
     from activity a
     join windows w on a.start_date > w.ref_date and a.start_date <= w.next_end
     group by all
