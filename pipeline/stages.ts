@@ -71,14 +71,14 @@ export const stages: Stage[] = [
     summary:
       'eFI-style deficits and category, coded frailty, Hospital Frailty Risk Score, and which rules fired',
     reads: ['listed_observation', 'stg_medication', 'stg_activity', 'deficit_rule', 'hfrs_points'],
-    writes: ['patient_deficit', 'patient_frailty'],
+    writes: ['patient_drugs', 'patient_deficit', 'patient_frailty'],
     sql: ['intermediate/frailty.sql'],
   },
   {
     name: 'cost model',
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
-    reads: ['population', 'patient_condition', 'patient_frailty', 'stg_activity', 'stg_medication'],
+    reads: ['population', 'patient_condition', 'patient_frailty', 'patient_drugs', 'stg_activity'],
     writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
     sql: ['intermediate/activity_history.sql', 'intermediate/features.sql'],
     after: fitModels,

@@ -7,10 +7,7 @@ with conditions as (
     group by all
 ),
 drugs as (
-    select r.ref, m.pseudo_id, count(distinct m.bnf_chemical) as distinct_drugs_12m
-    from stg_medication m
-    join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
-    group by all
+    select * from patient_drugs
 ),
 history as (
     -- Two years of secondary care: one year says little about the propensity to use services

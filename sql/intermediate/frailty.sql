@@ -1,6 +1,14 @@
+-- patient_drugs: one row per reference date per patient with issues in the 12 months to it:
+-- how many distinct drugs (BNF chemical substances); polypharmacy and the models read it.
 -- patient_deficit: one row per reference date per eligible patient per eFI-style deficit;
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
+create or replace table patient_drugs as
+select r.ref, m.pseudo_id, count(distinct m.bnf_chemical) as distinct_drugs_12m
+from stg_medication m
+join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
+group by all;
+
 create or replace table patient_deficit as
 with coded as (
     select distinct r.ref, o.pseudo_id, d.deficit_id
@@ -9,12 +17,9 @@ with coded as (
     join reference_date r on o.recorded_date <= r.ref_date
 ),
 polypharmacy as (
-    select r.ref, m.pseudo_id, d.deficit_id
-    from stg_medication m
-    join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
-    join deficit_rule d on d.min_distinct_drugs is not null
-    group by all
-    having count(distinct m.bnf_chemical) >= any_value(d.min_distinct_drugs)
+    select g.ref, g.pseudo_id, d.deficit_id
+    from patient_drugs g
+    join deficit_rule d on d.min_distinct_drugs is not null and g.distinct_drugs_12m >= d.min_distinct_drugs
 )
 select c.*
 from (select * from coded union all select * from polypharmacy) c
