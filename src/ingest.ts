@@ -98,14 +98,16 @@ async function loadKind(
   files: IngestedFile[],
   mode: IngestMode,
   concurrency: number,
+  opts: { append?: boolean } = {},
 ): Promise<void> {
-  await createRawTable(conn, contract);
+  if (!opts.append) await createRawTable(conn, contract);
   if (!files.length) return;
   const table = quotedIdentifier(RAW_TABLE[contract.name]!);
   const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
   if (mode === 'set' || files.length === 1) {
-    const rejects = `rejects_${contract.name}`;
-    const scans = `rejects_scan_${contract.name}`;
+    // Named per load: a connection's reject tables keep what earlier scans put in them.
+    const rejects = `rejects_${contract.name}_${files[0]!.fileId}`;
+    const scans = `rejects_scan_${contract.name}_${files[0]!.fileId}`;
     await conn.run(
       `insert into ${table}
        select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
@@ -267,7 +269,28 @@ export async function ingest(
     for (const contract of [patientsFile, observationsFile, medicationsFile, activityFile]) {
       const ofKind = files.filter((f) => f.file.contract === contract && f.status === 'loaded');
       const started = Date.now();
-      await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
+      try {
+        await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
+      } catch {
+        // A file DuckDB cannot read at all must not stop the others: load the kind again
+        // file by file and quarantine what fails. DuckDB's message may quote the data, so
+        // it is not repeated.
+        log.warn('a file could not be parsed; loading this kind file by file', { kind: contract.name });
+        await createRawTable(conn, contract);
+        await conn.run('delete from rejected_line where list_contains($ids, file_id)', { ids: listValue(ofKind.map((f) => f.fileId)) });
+        for (const f of ofKind) {
+          try {
+            await loadKind(instance, conn, contract, [f], 'set', 1, { append: true });
+          } catch {
+            const why = 'DuckDB could not parse the file (for example a line far beyond any sane length)';
+            if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
+            else {
+              f.status = 'quarantined';
+              f.reason = why;
+            }
+          }
+        }
+      }
       opts.progress?.tick();
       log.debug('loaded', {
         kind: contract.name,
@@ -299,7 +322,7 @@ export async function ingest(
       f.rejected = c.rejected;
       if (f.status !== 'loaded' || !f.scan) continue;
       if (f.loaded + f.rejected === f.scan.lines) continue;
-      const why = `lines do not reconcile: ${f.scan.lines} data lines, ${f.loaded} loaded, ${f.rejected} rejected (an unclosed quote or unreadable text)`;
+      const why = `lines do not reconcile: ${f.scan.lines} data lines, ${f.loaded} loaded, ${f.rejected} rejected (an unclosed quote, a line too long to parse, or unreadable text)`;
       if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
       else if (f.file.contract === activityFile) {
         f.status = 'quarantined';

@@ -1,6 +1,16 @@
 // Every malformed delivery in the corpus gives its documented outcome, and in every case
 // each file's lines are accounted for: loaded + rejected = lines.
-import { readdirSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
@@ -59,5 +69,37 @@ describe('the bad-delivery corpus', () => {
     if (expected.eligible !== undefined) expect(report.eligible).toBe(expected.eligible);
     // Messages name files and reasons, never a patient.
     expect(JSON.stringify(report)).not.toMatch(/[0-9a-f]{16}/);
+  });
+});
+
+describe('a 2 GB line', () => {
+  it('quarantines its practice, accounts for every other line, and neither crashes nor hangs', async () => {
+    // Made here rather than committed: 2 GB does not belong in a repository.
+    const dir = mkdtempSync(join(tmpdir(), 'strata-2gb-line-'));
+    cpSync(projectPath('test', 'fixtures', 'good-delivery'), dir, { recursive: true });
+    const path = join(dir, 'practices', 'C82001', 'observations.csv');
+    const fd = openSync(path, 'a');
+    try {
+      writeSync(fd, 'a2a2a2a2a2a2a2a2,2021-01-01,60621009,22.1,');
+      const chunk = Buffer.alloc(64 * 1024 * 1024, 'x');
+      for (let i = 0; i < 32; i++) writeSync(fd, chunk);
+      writeSync(fd, '\n');
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      const report = await validateDelivery(dir, defaultConfig, silentLogger);
+      expect(report.exit_code).toBe(2);
+      expect(report.quarantined.map((q) => q.practice_code)).toEqual(['C82001']);
+      expect(report.quarantined[0]!.reason).toContain('observations.csv');
+      for (const input of report.inputs.filter((i) => i.status === 'loaded'))
+        expect(input.loaded + input.rejected, input.path).toBe(input.lines);
+      expect(report.practices.filter((p) => p.status === 'loaded').map((p) => p.practice_code)).toEqual([
+        'C82002',
+        'C82003',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
