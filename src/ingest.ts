@@ -277,7 +277,9 @@ export async function ingest(
         // it is not repeated.
         log.warn('a file could not be parsed; loading this kind file by file', { kind: contract.name });
         await createRawTable(conn, contract);
-        await conn.run('delete from rejected_line where list_contains($ids, file_id)', { ids: listValue(ofKind.map((f) => f.fileId)) });
+        await conn.run('delete from rejected_line where list_contains($ids, file_id)', {
+          ids: listValue(ofKind.map((f) => f.fileId)),
+        });
         for (const f of ofKind) {
           try {
             await loadKind(instance, conn, contract, [f], 'set', 1, { append: true });
