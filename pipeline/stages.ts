@@ -80,7 +80,11 @@ export const stages: Stage[] = [
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
     reads: ['population', 'patient_condition', 'patient_frailty', 'patient_drugs', 'stg_activity'],
     writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
-    sql: ['intermediate/activity_history.sql', 'intermediate/features.sql'],
+    sql: [
+      'intermediate/release_staged.sql',
+      'intermediate/activity_history.sql',
+      'intermediate/features.sql',
+    ],
     after: fitModels,
   },
   {
