@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { projectPath } from '../src/paths.ts';
+import type { ExpectedOutcome } from '../test/support/bad-delivery.ts';
 
 type Files = Record<string, string | Buffer | null>;
 
@@ -94,18 +95,7 @@ const base: Files = {
   ].join('\n'),
 };
 
-interface Expected {
-  /** What the case is about, for a person reading the corpus. */
-  fault: string;
-  exit_code: number;
-  quarantined?: string[];
-  quarantined_files?: string[];
-  /** Substring of the error message (exit 3). */
-  error?: string;
-  rejected?: Record<string, number>;
-  dropped?: Record<string, Record<string, number>>;
-  eligible?: number;
-}
+type Expected = ExpectedOutcome;
 
 const cases: Record<string, { files: Files; expected: Expected }> = {};
 const add = (name: string, expected: Expected, files: Files) => (cases[name] = { files, expected });

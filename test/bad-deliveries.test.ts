@@ -18,20 +18,12 @@ import { CliError } from '../src/errors.ts';
 import { silentLogger } from '../src/log.ts';
 import { projectPath } from '../src/paths.ts';
 import { validateDelivery } from '../src/validate.ts';
+import type { ExpectedOutcome } from './support/bad-delivery.ts';
 
 const corpus = projectPath('test', 'fixtures', 'bad-deliveries');
 const cases = readdirSync(corpus).sort();
 
-interface Expected {
-  fault: string;
-  exit_code: number;
-  quarantined?: string[];
-  quarantined_files?: string[];
-  error?: string;
-  rejected?: Record<string, number>;
-  dropped?: Record<string, Record<string, number>>;
-  eligible?: number;
-}
+type Expected = ExpectedOutcome;
 
 describe('the bad-delivery corpus', () => {
   it('holds at least 30 distinct faults', () => {

@@ -31,6 +31,7 @@ import {
   type CliResult,
   type Manifest,
 } from './support/cli.ts';
+import { mulberry32 } from '../src/synth/random.ts';
 
 // Printed in the summary so that a failing timed kill can be replayed exactly.
 const SEED = Number(process.env.STRATA_FAULT_SEED ?? 20260331);
@@ -96,18 +97,6 @@ const CRASH_POINTS = [
 ];
 
 const PUBLISH_POINTS = ['before-rename', 'before-latest', 'after-latest'];
-
-/** Small, seeded, good enough to spread kill times (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let tmp: string;
 let config: string;
@@ -221,7 +210,7 @@ const lastStageDone = (r: CliResult) =>
 
 async function lane(index: number, steps: Step[]): Promise<void> {
   const out = join(tmp, `lane-${index}`);
-  const rand = random(SEED + index);
+  const rand = mulberry32(SEED + index);
   let latest: string | null = null;
 
   for (const step of steps) {

@@ -10,18 +10,7 @@ import {
   type Design,
   type GlmFit,
 } from '../src/glm.ts';
-
-// Seeded generators so the simulated truths are the same on every run.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/synth/random.ts';
 
 function normal(rand: () => number): number {
   const u = 1 - rand();

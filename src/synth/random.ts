@@ -23,17 +23,21 @@ export function hashUnit(...parts: number[]): number {
   return hash(...parts) / 4294967296;
 }
 
-export class Rng {
-  private state: number;
-  constructor(...seed: number[]) {
-    this.state = hash(...seed);
-  }
-  /** mulberry32 */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+/** mulberry32: a small, fast 32-bit generator; uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Rng {
+  readonly next: () => number;
+  constructor(...seed: number[]) {
+    this.next = mulberry32(hash(...seed));
   }
   int(lo: number, hiInclusive: number): number {
     return lo + Math.floor(this.next() * (hiInclusive - lo + 1));
