@@ -10,12 +10,9 @@
 // files being written there.
 import {
   chmodSync,
-  closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   lstatSync,
-  openSync,
   readdirSync,
   readlinkSync,
   renameSync,
@@ -25,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { FEEDS } from './dashboard.ts';
 import { CliError, EXIT } from './errors.ts';
-import { crashPoint, DIR_MODE, ensureDir, FILE_MODE } from './publish.ts';
+import { crashPoint, DIR_MODE, ensureDir, FILE_MODE, fsyncPath } from './publish.ts';
 import type { RunContext } from './stage.ts';
 
 export const HISTORY = { dir: 'history', partitions: '.partitions' } as const;
@@ -44,15 +41,6 @@ export function historyHas(outDir: string, feed: string): boolean {
   return readdirSync(dir).some(
     (name) => name.startsWith('as_of=') && existsSync(join(dir, name, `${feed}.parquet`)),
   );
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Partition folders no link points at (left by a crash, or replaced) and half-made links. */

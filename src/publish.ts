@@ -256,7 +256,8 @@ function publishStep<T>(what: string, latest: string | null, step: () => T): T {
   }
 }
 
-function fsyncPath(path: string): void {
+/** Flushes a file or folder to disk, so a rename after it is not ahead of the data. */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -1,20 +1,17 @@
 // The cost and admission models against the synthetic generator's ground truth: the generator
 // states each patient's expected next-year cost, so a model that learned the wrong thing
 // (or nothing) shows up as a weak correlation with it, whatever its own backtest says.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stages } from '../pipeline/stages.ts';
-import { defaultConfig } from '../src/config.ts';
 import { fitModels } from '../src/cost-model.ts';
-import { openWorkDb, queryRows, runSqlFile } from '../src/db.ts';
-import { silentLogger } from '../src/log.ts';
+import { queryRows } from '../src/db.ts';
 import { auroc, rSquared } from '../src/model-metrics.ts';
-import { noProgress } from '../src/progress.ts';
 import type { RunContext } from '../src/stage.ts';
 import { synthesise } from '../src/synth/index.ts';
 import { readGroundTruth, type TruthRow } from './support/ground-truth.ts';
+import { runStages, type StagedRun } from './support/pipeline.ts';
 
 type Prediction = {
   pseudo_id: string;
@@ -53,47 +50,18 @@ const spearman = (a: number[], b: number[]): number => pearson(ranks(a), ranks(b
 describe('cost and admission models on a synthetic delivery', () => {
   const root = mkdtempSync(join(tmpdir(), 'strata-cost-model-'));
   const delivery = join(root, 'delivery');
-  const out = join(root, 'out');
+  let run: StagedRun;
   let ctx: RunContext;
   let predictions: Prediction[];
   let adults: TruthRow[];
   let featureAdults: number;
 
   beforeAll(async () => {
-    mkdirSync(out, { recursive: true });
     await synthesise({ scale: 0.01, seed: 11, out: delivery, asOf: '2026-03-31' });
-    const instance = await openWorkDb({
-      allowedDirectories: [delivery, out],
-      tempDirectory: out,
-      memoryLimit: '2GB',
-      threads: 2,
-    });
-    const conn = await instance.connect();
-    ctx = {
-      instance,
-      conn,
-      config: defaultConfig,
-      log: silentLogger,
-      progress: noProgress,
-      runId: 'test',
-      asOf: '',
-      deliveryDir: delivery,
-      outDir: out,
-      runDir: out,
-      softwareVersion: '0.0.0-test',
-      startedAt: new Date('2026-04-01T00:00:00Z'),
-      manifest: {},
-      timings: [],
-    };
     // The stages up to the models, as runPipeline walks them, without the outputs and publishing.
-    for (const stage of stages) {
-      if (stage.before) await stage.before(ctx);
-      if (stage.run) await stage.run(ctx);
-      for (const file of stage.sql) await runSqlFile(conn, file);
-      if (stage.after) await stage.after(ctx);
-      if (stage.name === 'ingest' && !ctx.asOf) ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
-      if (stage.name === 'cost model') break;
-    }
+    run = await runStages(delivery, 'cost model');
+    ctx = run.ctx;
+    const conn = ctx.conn;
     predictions = await queryRows<Prediction>(conn, 'select * from patient_prediction order by pseudo_id');
     featureAdults = Number(
       (
@@ -107,8 +75,7 @@ describe('cost and admission models on a synthetic delivery', () => {
   }, 120_000);
 
   afterAll(() => {
-    ctx?.conn.closeSync();
-    ctx?.instance.closeSync();
+    run?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -186,7 +153,7 @@ describe('cost and admission models on a synthetic delivery', () => {
   });
 
   it('writes a model card and gives the same coefficients and card when refitted', async () => {
-    const card = readFileSync(join(out, 'model-card.md'), 'utf8');
+    const card = readFileSync(join(ctx.runDir, 'model-card.md'), 'utf8');
     expect(card).toContain('Not for individual clinical decisions');
     expect(card).toContain('R² on cost');
     expect(card).toContain('eFI-style');
@@ -194,7 +161,7 @@ describe('cost and admission models on a synthetic delivery', () => {
     const before = JSON.stringify(ctx.manifest.models);
     await fitModels(ctx);
     expect(JSON.stringify(ctx.manifest.models)).toBe(before);
-    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toBe(card);
-    expect(existsSync(join(out, 'model-card.md'))).toBe(true);
+    expect(readFileSync(join(ctx.runDir, 'model-card.md'), 'utf8')).toBe(card);
+    expect(existsSync(join(ctx.runDir, 'model-card.md'))).toBe(true);
   }, 60_000);
 });
