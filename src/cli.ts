@@ -195,23 +195,31 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     const debug = argv.includes('--debug');
     if (err instanceof CliError) {
-      io.stderr.write(`strata: ${err.message}\n`);
-      if (debug) io.stderr.write(`${err.stack}\n`);
+      io.stderr.write(`strata: ${redact(err.message)}\n`);
+      if (debug) io.stderr.write(`${redact(err.stack ?? '')}\n`);
       return err.exitCode;
     }
     const storage = storageProblem(err);
     if (storage) {
       io.stderr.write(`strata: ${storage}; nothing was published and the latest run is unchanged\n`);
-      if (debug) io.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+      if (debug) io.stderr.write(`${redact(err instanceof Error ? (err.stack ?? '') : '')}\n`);
       return EXIT.internal;
     }
     io.stderr.write(
-      `strata: internal error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`,
+      `strata: internal error: ${redact(err instanceof Error ? err.message.split('\n')[0]! : String(err))}\n`,
     );
-    if (debug) io.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+    if (debug) io.stderr.write(`${redact(err instanceof Error ? (err.stack ?? '') : '')}\n`);
     else io.stderr.write('strata: run again with --debug for details\n');
     return EXIT.internal;
   }
+}
+
+/**
+ * A database error can quote the value it choked on; if that value was a pseudonym, it
+ * must not reach a terminal or a log. Messages are otherwise left as they are.
+ */
+export function redact(message: string): string {
+  return message.replace(/[0-9a-f]{16,64}/gi, '<pseudonym>');
 }
 
 /** A full disk or a folder that cannot be written: the environment, not a bug, said in one line. */

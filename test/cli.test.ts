@@ -48,3 +48,15 @@ describe('the strata command', () => {
     expect(r.stderr).toContain('--scale must be a number');
   });
 });
+
+describe('error messages', () => {
+  it('never carry a pseudonym, even when a database error quotes one', async () => {
+    const { redact } = await import('../src/cli.ts');
+    expect(redact('Could not convert string "a1b2c3d4e5f60718" to DATE')).toBe(
+      'Could not convert string "<pseudonym>" to DATE',
+    );
+    expect(redact('practices/C82001/observations.csv: 12 lines')).toBe(
+      'practices/C82001/observations.csv: 12 lines',
+    );
+  });
+});
