@@ -46,6 +46,7 @@ export const stages: Stage[] = [
     before: prepareStaging,
     sql: [
       'staging/reference.sql',
+      'staging/resent.sql',
       'staging/patients.sql',
       'staging/observations.sql',
       'staging/medications.sql',

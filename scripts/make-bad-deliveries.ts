@@ -337,6 +337,32 @@ add(
   },
 );
 add(
+  'missing-required-values',
+  {
+    fault: 'a required value left empty in every kind of file',
+    exit_code: 0,
+    dropped: {
+      'practices/C82001/patients.csv': { 'missing required value': 1 },
+      'practices/C82001/observations.csv': { 'missing required value': 2 },
+      'practices/C82001/medications.csv': { 'missing required value': 1 },
+      'secondary-care/acute.csv': { 'missing required value': 1 },
+    },
+  },
+  {
+    'practices/C82001/patients.csv': line('practices/C82001/patients.csv', [
+      `d1d1d1d1d1d1d1d1,F,1950-01,,,,`,
+    ]),
+    'practices/C82001/observations.csv': line('practices/C82001/observations.csv', [
+      `${P[0]},,10725009,,`,
+      `${P[1]},2022-01-05,,,`,
+    ]),
+    'practices/C82001/medications.csv': line('practices/C82001/medications.csv', [
+      `${P[0]},,3012345671000001,0407010H0AAAAAA,100`,
+    ]),
+    'secondary-care/acute.csv': line('secondary-care/acute.csv', [`S9,${P[0]},AE,RWE,,,,,,150`]),
+  },
+);
+add(
   'unknown-setting',
   {
     fault: 'a setting outside the allowed values',

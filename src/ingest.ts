@@ -18,7 +18,14 @@ import {
   patientsFile,
   type FileContract,
 } from './contract.ts';
-import { openDelivery, scanFile, type Delivery, type DeliveryFile, type FileScan } from './delivery.ts';
+import {
+  openDelivery,
+  peekFile,
+  scanFile,
+  type Delivery,
+  type DeliveryFile,
+  type FileScan,
+} from './delivery.ts';
 import { queryRows } from './db.ts';
 import { DeliveryError, IntegrityError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -159,7 +166,7 @@ export async function ingest(
     await conn.run(`create or replace table delivery_file (
       file_id INTEGER primary key, path VARCHAR, absolute_path VARCHAR, kind VARCHAR, practice_code VARCHAR,
       gzip BOOLEAN, bytes BIGINT, sha256 VARCHAR, lines BIGINT, blank_lines BIGINT, resent_of VARCHAR,
-      status VARCHAR, reason VARCHAR)`);
+      status VARCHAR, reason VARCHAR, loaded BIGINT, rejected BIGINT)`);
     await conn.run(
       `create or replace table rejected_line (file_id INTEGER, line BIGINT, column_name VARCHAR, error_type VARCHAR)`,
     );
@@ -211,49 +218,61 @@ export async function ingest(
       quarantined_before_reading: delivery.quarantined.length,
     });
 
-    // Fingerprint and count every file; I/O-bound, so several at once.
+    // First the start of every file: one that is empty, binary or has the wrong header is
+    // set aside before DuckDB reads it.
     const limit = pLimit(Math.max(1, opts.concurrency));
-    opts.progress?.start('ingest: reading files', dataFiles.length);
-    const scans = await Promise.all(
-      dataFiles.map((f) =>
-        limit(async () => {
-          const scan = await scanFile(f);
-          opts.progress?.tick();
-          return scan;
-        }),
-      ),
-    );
-    opts.progress?.start('ingest: loading', 4);
+    opts.progress?.start('ingest: reading files', dataFiles.length + 4);
+    const peeks = await Promise.all(dataFiles.map((f) => limit(() => peekFile(f))));
     const quarantined = new Map<string, string>(delivery.quarantined.map((q) => [q.practiceCode, q.reason]));
-    const seen = new Map<string, string>();
-    const files: IngestedFile[] = dataFiles.map((file, i) => {
-      const scan = scans[i]!;
-      let resentOf: string | null = null;
-      if (!scan.unreadable) {
-        const key = `${file.contract.name}:${scan.sha256}`;
-        resentOf = seen.get(key) ?? null;
-        if (!resentOf) seen.set(key, file.path);
-      }
-      return {
-        fileId: refIngested.length + i + 1,
-        file,
-        scan,
-        resentOf,
-        status: 'loaded',
-        reason: null,
-        loaded: 0,
-        rejected: 0,
-      };
-    });
-    for (const f of files) {
-      if (!f.scan?.unreadable) continue;
+    const files: IngestedFile[] = dataFiles.map((file, i) => ({
+      fileId: refIngested.length + i + 1,
+      file,
+      scan: null,
+      resentOf: null,
+      status: 'loaded',
+      reason: null,
+      loaded: 0,
+      rejected: 0,
+    }));
+    const setAside = (f: IngestedFile, why: string) => {
       if (f.file.practiceCode) {
         if (!quarantined.has(f.file.practiceCode))
-          quarantined.set(f.file.practiceCode, `${f.file.path}: ${f.scan.unreadable}`);
-      } else {
+          quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
+      } else if (f.status !== 'quarantined') {
         f.status = 'quarantined';
-        f.reason = f.scan.unreadable;
+        f.reason = why;
       }
+    };
+    files.forEach((f, i) => peeks[i]!.unreadable && setAside(f, peeks[i]!.unreadable!));
+
+    // A resent file can only be the size of another file of its kind: those few are hashed
+    // now, so that a copy is never read twice.
+    const scanned = async (f: IngestedFile) => {
+      f.scan = await scanFile(f.file);
+      opts.progress?.tick();
+      const why = f.scan.unreadable;
+      if (!why) return;
+      // The scan's reason is more precise than a parse failure DuckDB may also have met.
+      if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
+      else {
+        f.status = 'quarantined';
+        f.reason = why;
+      }
+    };
+    const bySize = new Map<string, IngestedFile[]>();
+    files.forEach((f, i) => {
+      if (peeks[i]!.unreadable) return;
+      const key = `${f.file.contract.name}:${peeks[i]!.bytes}`;
+      bySize.set(key, [...(bySize.get(key) ?? []), f]);
+    });
+    const sameSize = [...bySize.values()].filter((group) => group.length > 1).flat();
+    await Promise.all(sameSize.map((f) => limit(() => scanned(f))));
+    const seen = new Map<string, string>();
+    for (const f of sameSize) {
+      if (f.scan!.unreadable) continue;
+      const key = `${f.file.contract.name}:${f.scan!.sha256}`;
+      f.resentOf = seen.get(key) ?? null;
+      if (!f.resentOf) seen.set(key, f.file.path);
     }
     const markQuarantined = () => {
       for (const f of files) {
@@ -266,40 +285,45 @@ export async function ingest(
     markQuarantined();
     await recordFiles(conn, files);
 
-    for (const contract of [patientsFile, observationsFile, medicationsFile, activityFile]) {
-      const ofKind = files.filter((f) => f.file.contract === contract && f.status === 'loaded');
-      const started = Date.now();
-      try {
-        await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
-      } catch {
-        // A file DuckDB cannot read at all must not stop the others: load the kind again
-        // file by file and quarantine what fails. DuckDB's message may quote the data, so
-        // it is not repeated.
-        log.warn('a file could not be parsed; loading this kind file by file', { kind: contract.name });
-        await createRawTable(conn, contract);
-        await conn.run('delete from rejected_line where list_contains($ids, file_id)', {
-          ids: listValue(ofKind.map((f) => f.fileId)),
-        });
-        for (const f of ofKind) {
-          try {
-            await loadKind(instance, conn, contract, [f], 'set', 1, { append: true });
-          } catch {
-            const why = 'DuckDB could not parse the file (for example a line far beyond any sane length)';
-            if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
-            else {
-              f.status = 'quarantined';
-              f.reason = why;
+    // The rest are hashed and counted while DuckDB loads them: the scan runs on this thread,
+    // the load on DuckDB's.
+    const load = async () => {
+      for (const contract of [patientsFile, observationsFile, medicationsFile, activityFile]) {
+        // A resent file is byte for byte its original: it is not read again (see below).
+        const ofKind = files.filter(
+          (f) => f.file.contract === contract && f.status === 'loaded' && !f.resentOf,
+        );
+        const started = Date.now();
+        try {
+          await loadKind(instance, conn, contract, ofKind, mode, loadConcurrency);
+        } catch {
+          // A file DuckDB cannot read at all must not stop the others: load the kind again
+          // file by file and quarantine what fails. DuckDB's message may quote the data, so
+          // it is not repeated.
+          log.warn('a file could not be parsed; loading this kind file by file', { kind: contract.name });
+          await createRawTable(conn, contract);
+          await conn.run('delete from rejected_line where list_contains($ids, file_id)', {
+            ids: listValue(ofKind.map((f) => f.fileId)),
+          });
+          for (const f of ofKind) {
+            try {
+              await loadKind(instance, conn, contract, [f], 'set', 1, { append: true });
+            } catch {
+              setAside(f, 'DuckDB could not parse the file (for example a line far beyond any sane length)');
             }
           }
         }
+        opts.progress?.tick();
+        log.debug('loaded', {
+          kind: contract.name,
+          files: ofKind.length,
+          seconds: (Date.now() - started) / 1000,
+        });
       }
-      opts.progress?.tick();
-      log.debug('loaded', {
-        kind: contract.name,
-        files: ofKind.length,
-        seconds: (Date.now() - started) / 1000,
-      });
-    }
+    };
+    const scanRest = () => Promise.all(files.filter((f) => !f.scan).map((f) => limit(() => scanned(f))));
+    await Promise.all([load(), scanRest()]);
+    markQuarantined();
 
     // Reconcile: lines = loaded + rejected, file by file.
     const all = [...refIngested, ...files];
@@ -318,6 +342,18 @@ export async function ingest(
        from delivery_file df left join loaded l using (file_id) left join rejected r using (file_id)`,
     );
     const byId = new Map(counts.map((c) => [c.file_id, c]));
+    // A resent file holds exactly its original's lines, so it has the original's counts and
+    // rejected lines; staging then drops all of its rows as a resent copy.
+    const byPath = new Map(all.map((f) => [f.file.path, f]));
+    for (const f of all) {
+      if (!f.resentOf || f.status !== 'loaded') continue;
+      const original = byPath.get(f.resentOf)!;
+      byId.set(f.fileId, { ...byId.get(original.fileId)!, file_id: f.fileId });
+      await conn.run(
+        `insert into rejected_line select $copy, line, column_name, error_type from rejected_line where file_id = $original`,
+        { copy: f.fileId, original: original.fileId },
+      );
+    }
     for (const f of all) {
       const c = byId.get(f.fileId)!;
       f.loaded = c.loaded;
@@ -341,13 +377,9 @@ export async function ingest(
       }
       await conn.run(`delete from rejected_line where list_contains($ids, file_id)`, { ids: listValue(out) });
     }
-    for (const f of all) {
-      await conn.run(`update delivery_file set status = $status, reason = $reason where file_id = $id`, {
-        status: f.status,
-        reason: f.reason,
-        id: f.fileId,
-      });
-    }
+    // The scans finished after the files were first recorded: record them again, complete.
+    await conn.run('delete from delivery_file');
+    await recordFiles(conn, all);
     for (const [code, reason] of quarantined)
       log.warn('practice quarantined', { practice_code: code, reason });
     const quarantinedFiles = all
@@ -384,6 +416,8 @@ async function recordFiles(conn: DuckDBConnection, files: IngestedFile[]): Promi
     appender.appendVarchar(f.status);
     if (f.reason) appender.appendVarchar(f.reason);
     else appender.appendNull();
+    appender.appendBigInt(BigInt(f.loaded));
+    appender.appendBigInt(BigInt(f.rejected));
     appender.endRow();
   }
   appender.closeSync();

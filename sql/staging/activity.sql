@@ -1,70 +1,86 @@
 -- stg_activity: one row per distinct valid hospital spell or attendance, with valid
 -- ICD-10 diagnoses as a list and a cost (the unit cost where none was sent).
-create or replace temp view activity_check as
-with source as (
-    select a.*, f.resent_of
+-- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
+create or replace table stg_activity as
+with checked as (
+    select
+        a.*,
+        case
+            when p.pseudo_id is null then 'unknown patient'
+            when a.activity_id is null or a.setting is null or a.provider_code is null or a.start_date is null
+                then 'missing required value'
+            when not regexp_full_match(a.activity_id, getvariable('pattern_activity_activity_id')) then 'invalid activity_id'
+            when a.start_date > getvariable('extract_date') then 'date in the future'
+            when a.start_date < p.birth_date then 'date before birth'
+            when a.end_date < a.start_date then 'ends before it starts'
+            when a.cost_gbp < 0 then 'negative cost'
+        end as drop_reason,
+        -- Exact copies share this hash; only rows that share one are compared in full.
+        hash(a.file_id, a.activity_id, a.pseudo_id, a.setting, a.provider_code, a.start_date, a.end_date, a.hrg_code,
+             a.primary_diagnosis, a.secondary_diagnoses, a.cost_gbp) as row_hash,
+        list_prepend(a.primary_diagnosis, coalesce(string_split(a.secondary_diagnoses, ';'), [])) as sent_diagnoses
     from raw_activity a
-    join delivery_file f using (file_id)
-),
-patients as (
-    select pseudo_id, birth_date from stg_patient
+    left join stg_patient p using (pseudo_id)
 )
 select
-    source.*,
-    case
-        when resent_of is not null then 'resent file'
-        when patients.pseudo_id is null then 'unknown patient'
-        when not regexp_full_match(activity_id, getvariable('pattern_activity_activity_id')) then 'invalid activity_id'
-        when start_date > getvariable('extract_date') then 'date in the future'
-        when start_date < patients.birth_date then 'date before birth'
-        when end_date < start_date then 'ends before it starts'
-        when cost_gbp < 0 then 'negative cost'
-    end as drop_reason
-from source
-left join patients using (pseudo_id);
+    c.activity_id,
+    c.pseudo_id,
+    c.setting::VARCHAR as setting,
+    c.provider_code,
+    c.start_date,
+    c.end_date,
+    c.hrg_code,
+    list_filter(c.sent_diagnoses, x -> x is not null and regexp_full_match(x, getvariable('pattern_icd10'))) as diagnoses,
+    len(list_filter(c.sent_diagnoses, x -> x is not null and not regexp_full_match(x, getvariable('pattern_icd10')))) as invalid_diagnoses,
+    coalesce(c.cost_gbp, u.cost_gbp) as cost_gbp,
+    c.cost_gbp is null as unit_costed,
+    -- Kept for the exact comparison of rows that share a hash.
+    c.primary_diagnosis,
+    c.secondary_diagnoses,
+    c.cost_gbp as sent_cost_gbp,
+    c.file_id,
+    c.drop_reason,
+    c.row_hash
+from checked c
+left join unit_cost u on u.setting = c.setting::VARCHAR;
 
 insert into dropped_row
 select file_id, drop_reason, count(*)
-from activity_check
+from stg_activity
 where drop_reason is not null
 group by all;
 
-create or replace table stg_activity as
-with kept as (
-    select * exclude (resent_of, drop_reason)
-    from activity_check
+create or replace temp table activity_copy as
+with shared_hash as (
+    select row_hash
+    from stg_activity
     where drop_reason is null
+    group by row_hash
+    having count(*) > 1
 ),
-deduplicated as (
-    select *, count(*) as copies
-    from kept
-    group by all
-),
-diagnoses as (
+numbered as (
     select
-        *,
-        list_prepend(primary_diagnosis, coalesce(string_split(secondary_diagnoses, ';'), [])) as sent_diagnoses
-    from deduplicated
+        rowid as row_id,
+        file_id,
+        row_number() over (
+            partition by file_id, activity_id, pseudo_id, setting, provider_code, start_date, end_date, hrg_code,
+                primary_diagnosis, secondary_diagnoses, sent_cost_gbp
+            order by rowid
+        ) as copy_no
+    from stg_activity
+    where drop_reason is null and row_hash in (select row_hash from shared_hash)
 )
-select
-    d.activity_id,
-    d.pseudo_id,
-    d.setting::VARCHAR as setting,
-    d.provider_code,
-    d.start_date,
-    d.end_date,
-    d.hrg_code,
-    list_filter(sent_diagnoses, x -> x is not null and regexp_full_match(x, getvariable('pattern_icd10'))) as diagnoses,
-    len(list_filter(sent_diagnoses, x -> x is not null and not regexp_full_match(x, getvariable('pattern_icd10')))) as invalid_diagnoses,
-    coalesce(d.cost_gbp, u.cost_gbp) as cost_gbp,
-    d.cost_gbp is null as unit_costed,
-    d.file_id,
-    d.copies
-from diagnoses d
-join unit_cost u on u.setting = d.setting::VARCHAR;
+select row_id, file_id from numbered where copy_no > 1;
 
 insert into dropped_row
-select file_id, 'duplicate row', sum(copies - 1)
-from stg_activity
-group by all
-having sum(copies - 1) > 0;
+select file_id, 'duplicate row', count(*)
+from activity_copy
+group by all;
+
+delete from stg_activity
+where drop_reason is not null or rowid in (select row_id from activity_copy);
+alter table stg_activity drop column drop_reason;
+alter table stg_activity drop column row_hash;
+alter table stg_activity drop column primary_diagnosis;
+alter table stg_activity drop column secondary_diagnoses;
+alter table stg_activity drop column sent_cost_gbp;

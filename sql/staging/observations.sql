@@ -1,45 +1,59 @@
 -- stg_observation: one row per distinct valid coded entry, dated between birth and the extract date.
--- One pass: every line is checked and grouped with its exact duplicates; the dropped are
--- counted by reason and then removed.
+-- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
 create or replace table stg_observation as
-with source as (
-    select o.*, f.resent_of
-    from raw_observations o
-    join delivery_file f using (file_id)
-),
-patients as (
-    select pseudo_id, birth_date from stg_patient
-),
-checked as (
-    select
-        source.*,
-        case
-            when resent_of is not null then 'resent file'
-            when patients.pseudo_id is null then 'unknown patient'
-            when invalid.code is not null then 'SNOMED CT code fails its check digit'
-            when recorded_date > getvariable('extract_date') then 'date in the future'
-            when recorded_date < patients.birth_date then 'date before birth'
-            when unit is not null and not regexp_full_match(unit, getvariable('pattern_observations_unit')) then 'invalid unit'
-        end as drop_reason
-    from source
-    left join patients using (pseudo_id)
-    left join invalid_snomed invalid on invalid.code = source.snomed_code
-)
-select pseudo_id, recorded_date, snomed_code, value, unit, file_id, drop_reason, count(*) as copies
-from checked
-group by all;
+select
+    o.pseudo_id,
+    o.recorded_date,
+    o.snomed_code,
+    o.value,
+    o.unit,
+    o.file_id,
+    case
+        when p.pseudo_id is null then 'unknown patient'
+        when o.recorded_date is null or o.snomed_code is null then 'missing required value'
+        when invalid.code is not null then 'SNOMED CT code fails its check digit'
+        when o.recorded_date > getvariable('extract_date') then 'date in the future'
+        when o.recorded_date < p.birth_date then 'date before birth'
+        when o.unit is not null and not regexp_full_match(o.unit, getvariable('pattern_observations_unit')) then 'invalid unit'
+    end as drop_reason,
+    -- Exact copies share this hash; only rows that share one are compared in full.
+    hash(o.file_id, o.pseudo_id, o.recorded_date, o.snomed_code, o.value, o.unit) as row_hash
+from raw_observations o
+left join stg_patient p using (pseudo_id)
+left join invalid_snomed invalid on invalid.code = o.snomed_code;
 
 insert into dropped_row
-select file_id, drop_reason, sum(copies)
+select file_id, drop_reason, count(*)
 from stg_observation
 where drop_reason is not null
 group by all;
 
-insert into dropped_row
-select file_id, 'duplicate row', sum(copies - 1)
-from stg_observation
-where drop_reason is null
-group by all
-having sum(copies - 1) > 0;
+create or replace temp table observation_copy as
+with shared_hash as (
+    select row_hash
+    from stg_observation
+    where drop_reason is null
+    group by row_hash
+    having count(*) > 1
+),
+numbered as (
+    select
+        rowid as row_id,
+        file_id,
+        row_number() over (
+            partition by file_id, pseudo_id, recorded_date, snomed_code, value, unit order by rowid
+        ) as copy_no
+    from stg_observation
+    where drop_reason is null and row_hash in (select row_hash from shared_hash)
+)
+select row_id, file_id from numbered where copy_no > 1;
 
-delete from stg_observation where drop_reason is not null;
+insert into dropped_row
+select file_id, 'duplicate row', count(*)
+from observation_copy
+group by all;
+
+delete from stg_observation
+where drop_reason is not null or rowid in (select row_id from observation_copy);
+alter table stg_observation drop column drop_reason;
+alter table stg_observation drop column row_hash;

@@ -1,15 +1,11 @@
 -- stg_registration: one row per valid registration of a patient at a practice;
 -- stg_patient: one row per patient (pseudo_id), demographics from their latest registration.
 create or replace temp view registration_check as
-with source as (
-    select r.*, f.resent_of
-    from raw_patients r
-    join delivery_file f using (file_id)
-)
 select
     *,
     case
-        when resent_of is not null then 'resent file'
+        when pseudo_id is null or sex is null or birth_month is null or registered_from is null
+            then 'missing required value'
         when not regexp_full_match(pseudo_id, getvariable('pattern_patients_pseudo_id')) then 'invalid pseudo_id'
         when not regexp_full_match(sex, getvariable('pattern_patients_sex')) then 'invalid sex'
         when not regexp_full_match(birth_month, getvariable('pattern_patients_birth_month')) then 'invalid birth_month'
@@ -18,7 +14,7 @@ select
         when strptime(birth_month || '-01', '%Y-%m-%d')::DATE > registered_from then 'registered before birth'
         when date_of_death < strptime(birth_month || '-01', '%Y-%m-%d')::DATE then 'death before birth'
     end as drop_reason
-from source;
+from raw_patients;
 
 insert into dropped_row
 select file_id, drop_reason, count(*)
