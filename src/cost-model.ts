@@ -13,15 +13,14 @@
 // (R² 0.77 against 0.84), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { queryRows, queryValue } from './db.ts';
 import {
   describeFit,
   encode,
-  fitGlm,
   learnEncoding,
-  predictGlm,
+  predictColumns,
   type Columns,
   type Encoding,
   type Family,
@@ -34,12 +33,14 @@ import {
   calibrationByDecile,
   confusion,
   meanAbsoluteError,
+  orderBy,
   rSquared,
   shareByGroup,
   type CalibrationDecile,
   type GroupShare,
 } from './model-metrics.ts';
 import type { RunContext } from './stage.ts';
+import { openGlmPool, type GlmPool } from './glm-pool.ts';
 import { writeFileDurable } from './publish.ts';
 
 export const COST_FAMILY: Family = 'tweedie';
@@ -77,7 +78,6 @@ type Ref = 'current' | 'train' | 'backtest';
 
 interface FeatureRows {
   n: number;
-  ids: string[];
   columns: Columns;
   /** Secondary-care events of any kind in the 24 months to the reference date. */
   events24: Float64Array;
@@ -86,9 +86,11 @@ interface FeatureRows {
   admitted: Float64Array | null;
 }
 
-// Raw columns are cast in SQL so every number arrives as a JS number (never a bigint).
+// Raw columns are cast in SQL so every number arrives as a JS number (never a bigint), and
+// the condition list arrives as one number whose bit k is condition k: strings are the
+// slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
+// Rows come in pseudo_id order; a row's position stands in for its pseudo_id.
 const SELECT_FEATURES = `select
-    pseudo_id,
     age_band_sex,
     imd_decile,
     coalesce(efi_category, '(missing)') as efi_category,
@@ -100,14 +102,16 @@ const SELECT_FEATURES = `select
     prior_cost_12m::DOUBLE as prior_cost_12m,
     prior_emergency_admissions::DOUBLE as prior_emergency_admissions,
     prior_events_24m::DOUBLE as prior_events_24m,
-    array_to_string(conditions, ';') as conditions,
+    coalesce(list_sum(list_transform(conditions, c -> pow(2, list_position($condition_ids, c) - 1))), 0)::DOUBLE
+        as condition_bits,
     next_cost_12m::DOUBLE as next_cost_12m,
     next_admitted::DOUBLE as next_admitted
 from patient_features`;
 
-function toFeatureRows(raw: Record<string, unknown[]>, withOutcome: boolean): FeatureRows {
-  const ids = raw.pseudo_id as string[];
-  const n = ids.length;
+type RawColumns = Record<string, unknown[]>;
+
+function toFeatureRows(raw: RawColumns, withOutcome: boolean): FeatureRows {
+  const n = raw.age_band_sex!.length;
   const num = (name: string): Float64Array => {
     const src = raw[name]!;
     const out = new Float64Array(n);
@@ -121,21 +125,23 @@ function toFeatureRows(raw: Record<string, unknown[]>, withOutcome: boolean): Fe
     columns[name] = num(name);
   columns.log_prior_cost_12m = log1pOf('prior_cost_12m');
   columns.log_prior_emergency_admissions = log1pOf('prior_emergency_admissions');
+  const bits = num('condition_bits');
   const flags = conditionIds.map(() => new Float64Array(n));
-  const position = new Map(conditionIds.map((id, k) => [id, k] as const));
-  const lists = raw.conditions as (string | null)[];
+  const LOW = 2 ** 30; // bitwise operators see 32 bits: the number is split in two
   for (let i = 0; i < n; i++) {
-    const list = lists[i];
-    if (!list) continue;
-    for (const id of list.split(';')) {
-      const k = position.get(id);
-      if (k !== undefined) flags[k]![i] = 1;
+    const v = bits[i]!;
+    if (v === 0) continue;
+    const low = v % LOW;
+    for (const [part, from] of [
+      [low, 0],
+      [(v - low) / LOW, 30],
+    ] as const) {
+      for (let m = part; m !== 0; m &= m - 1) flags[from + 31 - Math.clz32(m & -m)]![i] = 1;
     }
   }
   conditionIds.forEach((id, k) => (columns[conditionColumn(id)] = flags[k]!));
   return {
     n,
-    ids,
     columns,
     events24: num('prior_events_24m'),
     cost: withOutcome ? num('next_cost_12m') : null,
@@ -146,10 +152,10 @@ function toFeatureRows(raw: Record<string, unknown[]>, withOutcome: boolean): Fe
 async function readColumns(
   conn: DuckDBConnection,
   sql: string,
-  params: Record<string, string | number>,
-): Promise<Record<string, unknown[]>> {
+  params: Record<string, DuckDBValue>,
+): Promise<RawColumns> {
   const reader = await conn.runAndReadAll(sql, params);
-  return reader.getColumnsObjectJS() as Record<string, unknown[]>;
+  return reader.getColumnsObjectJS() as RawColumns;
 }
 
 /**
@@ -168,7 +174,7 @@ async function readSample(
      where ref = $ref and next_cost_12m is not null
      order by hash(pseudo_id || $seed), pseudo_id
      limit $size`,
-    { ref, seed: String(seed), size },
+    { ref, seed: String(seed), size, condition_ids: listValue(conditionIds) },
   );
   return toFeatureRows(raw, true);
 }
@@ -194,13 +200,13 @@ interface Experience {
 // A shape this large makes the experience term vanish (no extra-Poisson variation to learn from).
 const NO_OVERDISPERSION_SHAPE = 1e6;
 
-function fitExperience(sample: FeatureRows, ridge: number): Experience {
+async function fitExperience(pool: GlmPool, sample: FeatureRows, ridge: number): Promise<Experience> {
   const encoding = learnEncoding(sample.columns, CLINICAL);
-  const fit = fitGlm(encode(sample.columns, encoding, sample.n), sample.events24, {
+  const fit = await pool.fit(encode(sample.columns, encoding, sample.n), sample.events24, {
     family: 'poisson',
     ridge,
   });
-  const expected = predictGlm(fit, encode(sample.columns, encoding, sample.n));
+  const expected = predictColumns(fit, encoding, sample.columns, sample.n);
   let num = 0;
   let den = 0;
   for (let i = 0; i < sample.n; i++) {
@@ -214,7 +220,7 @@ function fitExperience(sample: FeatureRows, ridge: number): Experience {
 }
 
 function addExperience(rows: FeatureRows, exp: Experience): void {
-  const expected = predictGlm(exp.fit, encode(rows.columns, exp.encoding, rows.n));
+  const expected = predictColumns(exp.fit, exp.encoding, rows.columns, rows.n);
   const col = new Float64Array(rows.n);
   for (let i = 0; i < rows.n; i++)
     col[i] = Math.log((exp.shape + rows.events24[i]!) / (exp.shape + expected[i]!));
@@ -232,21 +238,28 @@ interface FittedPair {
   sampleAdmissionRate: number;
 }
 
-async function fitPair(ctx: RunContext, ref: Ref, costFamily: Family): Promise<FittedPair> {
-  const { sampleSize, ridge, tweediePower, seed } = ctx.config.model;
-  const sample = await readSample(ctx.conn, ref, sampleSize, seed);
+async function fitPair(
+  ctx: RunContext,
+  pool: GlmPool,
+  ref: Ref,
+  sample: FeatureRows,
+  costFamily: Family,
+): Promise<FittedPair> {
+  const { ridge, tweediePower } = ctx.config.model;
   if (sample.n === 0)
     throw new Error(`cost model: no adults with a complete outcome year at the ${ref} date`);
-  const experience = fitExperience(sample, ridge);
+  const experience = await fitExperience(pool, sample, ridge);
   addExperience(sample, experience);
   const encoding = learnEncoding(sample.columns, FEATURES);
   const design = encode(sample.columns, encoding, sample.n);
-  const cost = fitGlm(design, sample.cost!, {
-    family: costFamily,
-    ridge,
-    ...(costFamily === 'tweedie' ? { tweediePower } : {}),
-  });
-  const admission = fitGlm(design, sample.admitted!, { family: 'binomial', ridge });
+  const [cost, admission] = await Promise.all([
+    pool.fit(design, sample.cost!, {
+      family: costFamily,
+      ridge,
+      ...(costFamily === 'tweedie' ? { tweediePower } : {}),
+    }),
+    pool.fit(design, sample.admitted!, { family: 'binomial', ridge }),
+  ]);
   return {
     experience,
     ref,
@@ -266,32 +279,45 @@ function mean(xs: ArrayLike<number>): number {
 }
 
 /**
- * Scores every adult at a reference date, a bucket of hash(pseudo_id) at a time so that
- * memory stays bounded at system scale; `each` receives each bucket's rows and predictions.
+ * Scores every adult at a reference date in pseudo_id order, a block of rows at a time so
+ * that memory stays bounded at system scale; `each` receives each block's rows, the
+ * position of its first row, and the predictions. The rows are numbered once into
+ * scoring_row (position = rank in pseudo_id order), which is left for the caller to join.
  */
-async function scoreInChunks(
+async function scoreInBlocks(
   ctx: RunContext,
   pair: FittedPair,
   ref: Ref,
-  each: (rows: FeatureRows, cost: Float64Array, admission: Float64Array) => void | Promise<void>,
+  each: (
+    rows: FeatureRows,
+    first: number,
+    cost: Float64Array,
+    admission: Float64Array,
+  ) => void | Promise<void>,
 ): Promise<number> {
-  const total = Number(
-    await queryValue(ctx.conn, 'select count(*) from patient_features where ref = $ref', { ref }),
+  await ctx.conn.run(
+    `create or replace temp table scoring_row as
+     select (row_number() over (order by pseudo_id) - 1)::INTEGER as position, *
+     from (${SELECT_FEATURES.replace('select', 'select pseudo_id,')} where ref = $ref)
+     order by position`,
+    { ref, condition_ids: listValue(conditionIds) },
   );
-  const buckets = Math.max(1, Math.ceil(total / SCORE_CHUNK_ROWS));
-  for (let b = 0; b < buckets; b++) {
+  const total = Number(await queryValue(ctx.conn, 'select count(*) from scoring_row'));
+  for (let first = 0; first < total; first += SCORE_CHUNK_ROWS) {
     const raw = await readColumns(
       ctx.conn,
-      `${SELECT_FEATURES}
-       where ref = $ref and hash(pseudo_id) % $buckets = $bucket
-       order by pseudo_id`,
-      { ref, buckets, bucket: b },
+      `select * exclude (position, pseudo_id) from scoring_row
+       where position >= $first and position < $last order by position`,
+      { first, last: first + SCORE_CHUNK_ROWS },
     );
     const rows = toFeatureRows(raw, ref !== 'current');
-    if (rows.n === 0) continue;
     addExperience(rows, pair.experience);
-    const design = encode(rows.columns, pair.encoding, rows.n);
-    await each(rows, predictGlm(pair.cost, design), predictGlm(pair.admission, design));
+    await each(
+      rows,
+      first,
+      predictColumns(pair.cost, pair.encoding, rows.columns, rows.n),
+      predictColumns(pair.admission, pair.encoding, rows.columns, rows.n),
+    );
   }
   return total;
 }
@@ -300,22 +326,26 @@ async function writePredictions(
   ctx: RunContext,
   pair: FittedPair,
 ): Promise<{ adults: number; meanPredicted: number }> {
-  await ctx.conn.run(`create or replace table patient_prediction (
-    pseudo_id VARCHAR, predicted_cost_12m DOUBLE, admission_probability_12m DOUBLE)`);
+  await ctx.conn.run(`create or replace temp table scored_position (
+    position INTEGER, predicted_cost_12m DOUBLE, admission_probability_12m DOUBLE)`);
   let sum = 0;
-  let adults = 0;
-  await scoreInChunks(ctx, pair, 'current', async (rows, cost, admission) => {
-    const appender = await ctx.conn.createAppender('patient_prediction');
+  const adults = await scoreInBlocks(ctx, pair, 'current', async (rows, first, cost, admission) => {
+    const appender = await ctx.conn.createAppender('scored_position');
     for (let i = 0; i < rows.n; i++) {
-      appender.appendVarchar(rows.ids[i]!);
+      appender.appendInteger(first + i);
       appender.appendDouble(cost[i]!);
       appender.appendDouble(admission[i]!);
       appender.endRow();
       sum += cost[i]!;
-      adults++;
     }
     appender.closeSync();
   });
+  await ctx.conn.run(`create or replace table patient_prediction as
+    select r.pseudo_id, s.predicted_cost_12m, s.admission_probability_12m
+    from scoring_row r
+    join scored_position s using (position)`);
+  await ctx.conn.run('drop table scored_position');
+  await ctx.conn.run('drop table scoring_row');
   return { adults, meanPredicted: adults > 0 ? sum / adults : NaN };
 }
 
@@ -343,11 +373,16 @@ export interface Validation {
   tiers: GroupShare<string>[];
 }
 
-/** Tier by rank of predicted cost, ties by pseudo_id, with the cut-offs patient_list.sql uses. */
-function tiersOf(ids: string[], predicted: Float64Array, tiers: RunContext['config']['tiers']): string[] {
-  const n = ids.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => predicted[b]! - predicted[a]! || (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+/**
+ * Tier by rank of predicted cost, with the cut-offs patient_list.sql uses. Rows are in
+ * pseudo_id order, so breaking ties by position breaks them by pseudo_id, as it does.
+ */
+function tiersOf(predicted: Float64Array, tiers: RunContext['config']['tiers']): string[] {
+  const n = predicted.length;
+  const order = orderBy(
+    predicted.map((v) => -v),
+    'tiers',
+  );
   const out = new Array<string>(n);
   order.forEach((row, k) => {
     const rank = k + 1;
@@ -364,14 +399,12 @@ function tiersOf(ids: string[], predicted: Float64Array, tiers: RunContext['conf
 }
 
 async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> {
-  const ids: string[] = [];
   const parts: { cost: Float64Array; adm: Float64Array; obsCost: Float64Array; obsAdm: Float64Array }[] = [];
-  await scoreInChunks(ctx, pair, 'train', (rows, cost, adm) => {
-    for (const id of rows.ids) ids.push(id);
+  const n = await scoreInBlocks(ctx, pair, 'train', (rows, _first, cost, adm) => {
     parts.push({ cost, adm, obsCost: rows.cost!, obsAdm: rows.admitted! });
   });
   const join = (pick: (p: (typeof parts)[number]) => Float64Array): Float64Array => {
-    const out = new Float64Array(ids.length);
+    const out = new Float64Array(n);
     let at = 0;
     for (const p of parts) {
       out.set(pick(p), at);
@@ -383,7 +416,6 @@ async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> 
   const observed = join((p) => p.obsCost);
   const admissionP = join((p) => p.adm);
   const admitted = join((p) => p.obsAdm);
-  const n = ids.length;
   const multiple = ctx.config.cohorts.highCostMultiple;
   const meanPredicted = mean(predicted);
   const meanObserved = mean(observed);
@@ -421,7 +453,7 @@ async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> 
       mean_predicted: mean(admissionP),
       observed_rate: mean(admitted),
     },
-    tiers: shareByGroup(observed, tiersOf(ids, predicted, ctx.config.tiers)),
+    tiers: shareByGroup(observed, tiersOf(predicted, ctx.config.tiers)),
   };
 }
 
@@ -447,10 +479,33 @@ export async function fitModels(ctx: RunContext): Promise<void> {
   );
   const dateOf = (ref: Ref): string => periods.find((p) => p.ref === ref)?.ref_date ?? '';
 
-  const backtest = await fitPair(ctx, 'backtest', COST_FAMILY);
-  const validation = await validate(ctx, backtest);
-  const model = await fitPair(ctx, 'train', COST_FAMILY);
-  const current = await writePredictions(ctx, model);
+  const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    ctx.log.debug('model step', { step, seconds: (performance.now() - started) / 1000 });
+    return result;
+  };
+  const { sampleSize, seed } = ctx.config.model;
+  const samples = await timed('read samples', async () => ({
+    backtest: await readSample(ctx.conn, 'backtest', sampleSize, seed),
+    train: await readSample(ctx.conn, 'train', sampleSize, seed),
+  }));
+  // The backtest's models and today's are independent: fitted side by side.
+  const pool = openGlmPool();
+  let backtest: FittedPair;
+  let model: FittedPair;
+  try {
+    [backtest, model] = await timed('fit', () =>
+      Promise.all([
+        fitPair(ctx, pool, 'backtest', samples.backtest, COST_FAMILY),
+        fitPair(ctx, pool, 'train', samples.train, COST_FAMILY),
+      ]),
+    );
+  } finally {
+    await pool.close();
+  }
+  const validation = await timed('validate', () => validate(ctx, backtest));
+  const current = await timed('score', () => writePredictions(ctx, model));
   for (const [label, pair] of [
     ['applied', model],
     ['backtest', backtest],

@@ -532,6 +532,55 @@ export function predictGlm(fit: GlmFit, design: Design): Float64Array {
   return out;
 }
 
+/**
+ * The same predictions as predictGlm(fit, encode(rows, enc, n)), computed column by column
+ * from the raw rows without building the design: scoring a million rows this way avoids
+ * writing (and collecting) a million-by-p matrix.
+ */
+export function predictColumns(fit: GlmFit, enc: Encoding, rows: Columns, n: number): Float64Array {
+  const dropped = new Set(fit.dropped);
+  const coefficient = new Map(
+    fit.names.map((name, j) => [name, dropped.has(name) ? 0 : fit.coefficients[j]!]),
+  );
+  const covered = new Set([INTERCEPT, ...enc.numeric.map((num) => num.name)]);
+  for (const cat of enc.categorical)
+    for (const level of cat.levels) covered.add(levelColumn(cat.name, level));
+  const missing = fit.names.filter((name) => !dropped.has(name) && !covered.has(name));
+  if (missing.length > 0) throw new RangeError(`predictColumns: encoding lacks ${missing.join(', ')}`);
+  const of = (name: string): number => coefficient.get(name) ?? 0;
+  // c * (x - mean) / sd = (c / sd) * x - (c / sd) * mean: the second part is the same for
+  // every row, and the first is nothing where x is 0 (most condition flags, most rows).
+  let base = of(INTERCEPT);
+  const terms = enc.numeric
+    .map((num) => ({ num, slope: of(num.name) / (num.sd > 0 ? num.sd : 1) }))
+    .filter((t) => t.slope !== 0);
+  for (const { num, slope } of terms) base -= slope * num.mean;
+  const eta = new Float64Array(n).fill(base);
+  for (const { num, slope } of terms) {
+    const col = columnOf(rows, num.name, n, 'predictColumns');
+    for (let i = 0; i < n; i++) {
+      const x = numericValue(col[i], num.name, i, 'predictColumns');
+      if (x !== 0) eta[i]! += slope * x;
+    }
+  }
+  for (const cat of enc.categorical) {
+    const col = columnOf(rows, cat.name, n, 'predictColumns');
+    const byLevel = new Map(cat.levels.map((level) => [level, of(levelColumn(cat.name, level))] as const));
+    const fallback = byLevel.get(OTHER_LEVEL) ?? 0;
+    for (let i = 0; i < n; i++) {
+      const level = levelOf(col[i]);
+      eta[i]! += byLevel.get(level) ?? (level === cat.reference ? 0 : fallback);
+    }
+  }
+  const binomial = fit.family === 'binomial';
+  const limit = binomial ? LOGIT_ETA_LIMIT : LOG_ETA_LIMIT;
+  for (let i = 0; i < n; i++) {
+    const e = clampEta(eta[i]!, limit);
+    eta[i] = binomial ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
+  }
+  return eta;
+}
+
 // ---------------------------------------------------------------------------------------
 // Feature encoding
 
@@ -639,31 +688,47 @@ export function levelColumn(name: string, level: string): string {
  * column per kept categorical level. A level not kept (rare in training, or never seen)
  * scores as "other" when the encoding has an "other" column, otherwise as the reference.
  */
+const ENCODE_BLOCK_ROWS = 256;
+
 export function encode(rows: Columns, enc: Encoding, n: number): Design {
   const names = [INTERCEPT];
   for (const num of enc.numeric) names.push(num.name);
   for (const cat of enc.categorical) for (const level of cat.levels) names.push(levelColumn(cat.name, level));
   const p = names.length;
   const X = new Float64Array(n * p);
-  for (let i = 0; i < n; i++) X[i * p] = 1;
-  let j = 1;
-  for (const num of enc.numeric) {
-    const col = columnOf(rows, num.name, n, 'encode');
-    const scale = num.sd > 0 ? 1 / num.sd : 1;
-    for (let i = 0; i < n; i++)
-      X[i * p + j] = (numericValue(col[i], num.name, i, 'encode') - num.mean) * scale;
-    j++;
-  }
-  for (const cat of enc.categorical) {
-    const col = columnOf(rows, cat.name, n, 'encode');
-    const offset = new Map(cat.levels.map((level, k) => [level, j + k] as const));
-    const fallback = offset.get(OTHER_LEVEL);
-    for (let i = 0; i < n; i++) {
-      const level = levelOf(col[i]);
-      const at = offset.get(level) ?? (level === cat.reference ? undefined : fallback);
-      if (at !== undefined) X[i * p + at] = 1;
+  const numeric = enc.numeric.map((num, k) => ({
+    name: num.name,
+    col: columnOf(rows, num.name, n, 'encode'),
+    mean: num.mean,
+    scale: num.sd > 0 ? 1 / num.sd : 1,
+    j: 1 + k,
+  }));
+  let next = 1 + enc.numeric.length;
+  const categorical = enc.categorical.map((cat) => {
+    const offset = new Map(cat.levels.map((level, k) => [level, next + k] as const));
+    next += cat.levels.length;
+    return {
+      col: columnOf(rows, cat.name, n, 'encode'),
+      offset,
+      fallback: offset.get(OTHER_LEVEL),
+      reference: cat.reference,
+    };
+  });
+  // A block of rows at a time, so that the rows being written stay in cache while each
+  // column is visited: column by column over all rows, every write would miss it.
+  for (let start = 0; start < n; start += ENCODE_BLOCK_ROWS) {
+    const end = Math.min(n, start + ENCODE_BLOCK_ROWS);
+    for (let i = start; i < end; i++) X[i * p] = 1;
+    for (const { name, col, mean, scale, j } of numeric)
+      for (let i = start; i < end; i++)
+        X[i * p + j] = (numericValue(col[i], name, i, 'encode') - mean) * scale;
+    for (const { col, offset, fallback, reference } of categorical) {
+      for (let i = start; i < end; i++) {
+        const level = levelOf(col[i]);
+        const at = offset.get(level) ?? (level === reference ? undefined : fallback);
+        if (at !== undefined) X[i * p + at] = 1;
+      }
     }
-    j += cat.levels.length;
   }
   return { X, n, p, names };
 }

@@ -44,15 +44,58 @@ export function meanAbsoluteError(observed: ArrayLike<number>, predicted: ArrayL
   return n > 0 ? sum / n : NaN;
 }
 
-/** Row order by value, ties by row index, so equal values never depend on sort stability. */
-function orderBy(values: ArrayLike<number>, fn: string): Uint32Array {
+/**
+ * Row order by value, ties by row index, so equal values never depend on sort stability.
+ * A stable least-significant-digit radix sort on the bits of each double, 16 bits a pass:
+ * a comparison sort of a million rows with a callback takes about a second, this a few
+ * tens of milliseconds, and stability gives the ties by index for free.
+ */
+export function orderBy(values: ArrayLike<number>, fn: string): Uint32Array {
   const n = values.length;
-  const order = new Uint32Array(n);
+  // Each double becomes an unsigned 64-bit key (two 32-bit halves) that sorts as the number does:
+  // non-negative numbers have the sign bit set, negative ones have every bit flipped.
+  const bits = new Float64Array(1);
+  const halves = new Uint32Array(bits.buffer);
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    if (Number.isNaN(values[i])) throw new RangeError(`${fn}: value on row ${i} is NaN`);
-    order[i] = i;
+    const v = values[i]!;
+    if (Number.isNaN(v)) throw new RangeError(`${fn}: value on row ${i} is NaN`);
+    bits[0] = v === 0 ? 0 : v; // -0 and 0 are equal
+    const l = halves[0]!;
+    const h = halves[1]!;
+    if (h >>> 31) {
+      hi[i] = ~h >>> 0;
+      lo[i] = ~l >>> 0;
+    } else {
+      hi[i] = (h | 0x80000000) >>> 0;
+      lo[i] = l;
+    }
   }
-  order.sort((a, b) => values[a]! - values[b]! || a - b);
+  let order = new Uint32Array(n);
+  let next = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const counts = new Uint32Array(65536);
+  for (const [key, shift] of [
+    [lo, 0],
+    [lo, 16],
+    [hi, 0],
+    [hi, 16],
+  ] as const) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(key[i]! >>> shift) & 0xffff]!++;
+    let total = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[d]!;
+      counts[d] = total;
+      total += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const row = order[k]!;
+      next[counts[(key[row]! >>> shift) & 0xffff]!++] = row;
+    }
+    [order, next] = [next, order];
+  }
   return order;
 }
 

@@ -5,6 +5,7 @@ import {
   fitGlm,
   INTERCEPT,
   learnEncoding,
+  predictColumns,
   predictGlm,
   type Columns,
   type Design,
@@ -394,5 +395,28 @@ describe('feature encoding', () => {
     expect(older.rate_ratio).toBeGreaterThan(2);
     expect(older.comparison).toBe('vs age_band=45-64');
     expect(card[1]!.comparison).toMatch(/^per 1 SD/);
+  });
+
+  it('scores from the raw columns exactly as from the encoded design', () => {
+    const enc = learnEncoding(rows, spec);
+    const random = mulberry32(5);
+    const d = encode(rows, enc, n);
+    const y = Float64Array.from({ length: n }, () => Math.floor(random() * 4));
+    const yes = Float64Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+    const scoring: Columns = {
+      age_band: ['95+', '45-64', '65-74', null, '18-44'],
+      sex: ['X', 'M', 'F', 'I', 'M'],
+      imd_decile: [1, 2, 3, 10, 7],
+      flat: [3, 3, 4, 3, 3],
+    };
+    for (const fit of [
+      fitGlm(d, y, { family: 'poisson', ridge: 1e-3 }),
+      fitGlm(d, yes, { family: 'binomial', ridge: 1e-3 }),
+    ]) {
+      expect(fit.dropped).toEqual(['flat']);
+      const byDesign = predictGlm(fit, encode(scoring, enc, 5));
+      const byColumns = predictColumns(fit, enc, scoring, 5);
+      byDesign.forEach((p, i) => expect(byColumns[i]).toBeCloseTo(p, 12));
+    }
   });
 });

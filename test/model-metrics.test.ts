@@ -5,9 +5,11 @@ import {
   confusion,
   jaccard,
   meanAbsoluteError,
+  orderBy,
   rSquared,
   shareByGroup,
 } from '../src/model-metrics.ts';
+import { mulberry32 } from '../src/synth/random.ts';
 
 describe('rSquared and meanAbsoluteError', () => {
   it('match hand-computed values', () => {
@@ -135,5 +137,27 @@ describe('shareByGroup', () => {
     ]);
     expect(shareByGroup([1, 3], [2, 1]).map((g) => g.group)).toEqual([1, 2]);
     expect(shareByGroup([0, 0], ['a', 'b'])[0]!.share).toBeNull();
+  });
+});
+
+describe('orderBy', () => {
+  it('orders by value with ties by row, exactly as a comparison sort does', () => {
+    const random = mulberry32(11);
+    for (const n of [0, 1, 2, 17, 5000]) {
+      // Few distinct values, so there are many ties; negatives, zeros of both signs, infinities.
+      const pool = [-Infinity, -1e300, -2.5, -1, -0, 0, 1e-300, 0.5, 1, 3, 1e12, Infinity];
+      const values = Array.from({ length: n }, () => pool[Math.floor(random() * pool.length)]!);
+      const expected = values
+        .map((_, i) => i)
+        .sort((a, b) => (values[a]! < values[b]! ? -1 : values[a]! > values[b]! ? 1 : a - b));
+      expect([...orderBy(values, 'test')]).toEqual(expected);
+    }
+    const continuous = Array.from({ length: 3000 }, () => (random() - 0.5) * 1e6);
+    const sorted = [...orderBy(continuous, 'test')].map((i) => continuous[i]!);
+    expect(sorted).toEqual([...continuous].sort((a, b) => a - b));
+  });
+
+  it('refuses NaN', () => {
+    expect(() => orderBy([1, NaN], 'test')).toThrow(/NaN/);
   });
 });
