@@ -122,9 +122,15 @@ export const configSchema = z
           .describe(
             'Load each kind of file with one set-based statement, or file by file on parallel connections',
           ),
+        workDatabase: z
+          .enum(['memory', 'file'])
+          .default('memory')
+          .describe(
+            'Where the run keeps its working tables: in memory (fastest), or in a compressed file under OUT/.work that DuckDB pages to disk (for a system larger than memory)',
+          ),
       })
       .strict()
-      .default({ memoryLimit: '4GB', concurrency: 4, ingestMode: 'set' }),
+      .default({ memoryLimit: '4GB', concurrency: 4, ingestMode: 'set', workDatabase: 'memory' }),
     retention: z
       .object({
         keepRuns: z.number().int().min(1).default(10).describe('Published runs kept under OUT/runs'),

@@ -80,6 +80,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     ensureDir(runDir);
     ensureDir(workDir);
     const instance = await openWorkDb({
+      ...(opts.config.resources.workDatabase === 'file' ? { path: join(workDir, 'work.duckdb') } : {}),
       allowedDirectories: [deliveryDir, outDir],
       tempDirectory: workDir,
       memoryLimit: opts.config.resources.memoryLimit,

@@ -166,7 +166,11 @@ async function sameOutput(
   return masked(await tableText(pa), a.runId) === masked(await tableText(pb), b.runId);
 }
 
-async function expectSameAsReference(dir: string, runId: string): Promise<void> {
+async function expectSameAsReference(
+  dir: string,
+  runId: string,
+  opts: { resourcesDiffer?: boolean } = {},
+): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   expect(Object.keys(manifest.outputs).sort()).toEqual(Object.keys(reference.manifest.outputs).sort());
   const differing: string[] = [];
@@ -181,7 +185,10 @@ async function expectSameAsReference(dir: string, runId: string): Promise<void> 
   // timings. Everything else in it (counts, models, data quality, inputs) must match.
   const strip = (m: Manifest) => {
     const { run_id: _r, started_at: _s, timings: _t, outputs: _o, ...rest } = m;
-    return rest;
+    if (!opts.resourcesDiffer) return rest;
+    // Where and in how much memory the run worked is configuration, not a result.
+    const configuration = rest.configuration as { resources?: unknown };
+    return { ...rest, configuration: { ...configuration, resources: null } };
   };
   expect(strip(manifest)).toEqual(strip(reference.manifest));
 }
@@ -302,6 +309,21 @@ describe('fault injection on the sample delivery', () => {
       expect.arrayContaining(CRASH_POINTS.filter((p) => !PUBLISH_POINTS.includes(p))),
     );
   });
+
+  it('publishes the same outputs with its working tables in a file under a small memory limit', async () => {
+    const fileConfig = join(tmp, 'file-config.json');
+    writeFileSync(
+      fileConfig,
+      JSON.stringify({ resources: { threads: 1, workDatabase: 'file', memoryLimit: '100MB' } }),
+    );
+    const out = join(tmp, 'file-work');
+    const r = await runCli(runArgs(out, '--config', fileConfig));
+    expect(r.code, r.stderr).toBe(reference.exitCode);
+    const latest = readLatest(out)!;
+    await expectSameAsReference(join(out, 'runs', latest.runId), latest.runId, { resourcesDiffer: true });
+    // The working database lives under OUT/.work only while the run does.
+    expect(readdirSync(join(out, '.work'))).toEqual([]);
+  }, 120_000);
 
   it.concurrent.each(LANES.map((steps, i) => [i + 1, steps] as const))(
     'lane %i: latest survives every fault and reruns publish the clean run',
