@@ -142,13 +142,19 @@ class FileBuffer {
   write(root: string) {
     const header = Object.keys(this.contract.columns).join(',');
     this.mess.lines = this.lines.length;
-    const text = header + '\n' + (this.lines.length ? this.lines.join('\n') + '\n' : '');
+    // In slices: at five times LLR one file's text is longer than a JavaScript string may be.
+    const slices = [Buffer.from(header + '\n')];
+    for (let i = 0; i < this.lines.length; i += WRITE_SLICE_LINES)
+      slices.push(Buffer.from(this.lines.slice(i, i + WRITE_SLICE_LINES).join('\n') + '\n'));
+    const bytes = Buffer.concat(slices);
     const path = join(root, this.mess.path);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, this.gzip ? gzipSync(text, { level: 1 }) : text);
+    writeFileSync(path, this.gzip ? gzipSync(bytes, { level: 1 }) : bytes);
     this.lines = [];
   }
 }
+
+const WRITE_SLICE_LINES = 100_000;
 
 interface Plan {
   asOf: number;
