@@ -42,6 +42,7 @@ export const stages: Stage[] = [
       'stg_medication',
       'stg_activity',
       'dropped_row',
+      'observation_code_validity',
     ],
     before: prepareStaging,
     sql: [
@@ -60,12 +61,7 @@ export const stages: Stage[] = [
       'the eligible population on each reference date and the 36 chronic conditions, from the declared rules',
     reads: ['stg_*', 'codelist', 'condition_rule', 'reference_date'],
     writes: ['population', 'listed_observation', 'listed_medication', 'patient_condition'],
-    sql: [
-      'intermediate/release_raw.sql',
-      'intermediate/population.sql',
-      'intermediate/listed_events.sql',
-      'intermediate/conditions.sql',
-    ],
+    sql: ['intermediate/population.sql', 'intermediate/listed_events.sql', 'intermediate/conditions.sql'],
   },
   {
     name: 'frailty',

@@ -138,8 +138,8 @@ export async function recordDataQuality(ctx: RunContext): Promise<void> {
     unit_costed: number;
   }>(
     ctx.conn,
-    `select (select count(*) from raw_observations) as observations,
-            (select count(*) from raw_observations o join invalid_snomed i on i.code = o.snomed_code) as invalid_snomed,
+    `select (select observations from observation_code_validity) as observations,
+            (select invalid_snomed from observation_code_validity) as invalid_snomed,
             (select count(*) from stg_activity) as activity,
             (select coalesce(sum(invalid_diagnoses), 0) from stg_activity) as invalid_diagnoses,
             (select count_if(unit_costed) from stg_activity) as unit_costed`,

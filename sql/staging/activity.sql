@@ -84,3 +84,5 @@ alter table stg_activity drop column row_hash;
 alter table stg_activity drop column primary_diagnosis;
 alter table stg_activity drop column secondary_diagnoses;
 alter table stg_activity drop column sent_cost_gbp;
+-- Staged and counted: the raw lines' memory is better spent on what follows.
+drop table raw_activity;

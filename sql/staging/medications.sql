@@ -62,3 +62,5 @@ delete from stg_medication
 where drop_reason is not null or rowid in (select row_id from medication_copy);
 alter table stg_medication drop column drop_reason;
 alter table stg_medication drop column row_hash;
+-- Staged and counted: the raw lines' memory is better spent on what follows.
+drop table raw_medications;

@@ -1,5 +1,11 @@
 -- stg_observation: one row per distinct valid coded entry, dated between birth and the extract date.
 -- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
+-- The delivery's check-digit validity, over every loaded line, for the data-quality report.
+create or replace table observation_code_validity as
+select count(*) as observations, count(invalid.code) as invalid_snomed
+from raw_observations o
+left join invalid_snomed invalid on invalid.code = o.snomed_code;
+
 create or replace table stg_observation as
 select
     o.pseudo_id,
@@ -57,3 +63,5 @@ delete from stg_observation
 where drop_reason is not null or rowid in (select row_id from observation_copy);
 alter table stg_observation drop column drop_reason;
 alter table stg_observation drop column row_hash;
+-- Staged and counted: the raw lines' memory is better spent on what follows.
+drop table raw_observations;

@@ -55,3 +55,6 @@ select
     count(distinct sex) > 1 or count(distinct birth_date) > 1 as conflicting_demographics
 from stg_registration
 group by pseudo_id;
+-- Staged and counted: the raw lines' memory is better spent on what follows.
+drop view registration_check;
+drop table raw_patients;
