@@ -13,7 +13,7 @@
 // (R² 0.77 against 0.84), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
 import { join } from 'node:path';
-import { listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { queryRows, queryValue } from './db.ts';
 import {
@@ -87,8 +87,8 @@ interface FeatureRows {
 }
 
 // Raw columns are cast in SQL so every number arrives as a JS number (never a bigint), and
-// the condition list arrives as one number whose bit k is condition k: strings are the
-// slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
+// the conditions arrive as one number whose bit k is condition k (features.sql): strings are
+// the slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
 // Rows come in pseudo_id order; a row's position stands in for its pseudo_id.
 const SELECT_FEATURES = `select
     age_band_sex,
@@ -102,8 +102,7 @@ const SELECT_FEATURES = `select
     prior_cost_12m::DOUBLE as prior_cost_12m,
     prior_emergency_admissions::DOUBLE as prior_emergency_admissions,
     prior_events_24m::DOUBLE as prior_events_24m,
-    coalesce(list_sum(list_transform(conditions, c -> pow(2, list_position($condition_ids, c) - 1))), 0)::DOUBLE
-        as condition_bits,
+    condition_bits,
     next_cost_12m::DOUBLE as next_cost_12m,
     next_admitted::DOUBLE as next_admitted
 from patient_features`;
@@ -174,7 +173,7 @@ async function readSample(
      where ref = $ref and next_cost_12m is not null
      order by hash(pseudo_id || $seed), pseudo_id
      limit $size`,
-    { ref, seed: String(seed), size, condition_ids: listValue(conditionIds) },
+    { ref, seed: String(seed), size },
   );
   return toFeatureRows(raw, true);
 }
@@ -300,7 +299,7 @@ async function scoreInBlocks(
      select (row_number() over (order by pseudo_id) - 1)::INTEGER as position, *
      from (${SELECT_FEATURES.replace('select', 'select pseudo_id,')} where ref = $ref)
      order by position`,
-    { ref, condition_ids: listValue(conditionIds) },
+    { ref },
   );
   const total = Number(await queryValue(ctx.conn, 'select count(*) from scoring_row'));
   for (let first = 0; first < total; first += SCORE_CHUNK_ROWS) {

@@ -1,7 +1,7 @@
 // The declarations (codelists, condition rules, eFI-style deficits, HFRS points, unit
 // costs, contract patterns) become tables and variables in the work database, so the SQL
 // in sql/ joins them and never has a code or threshold spliced into its text.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
@@ -127,6 +127,8 @@ export async function createRuleTables(
     for (const [name, c] of Object.entries(f.columns)) patterns[`pattern_${f.name}_${name}`] = c.pattern;
   await setVariables(conn, {
     ...patterns,
+    // Declaration order: bit k of a patient's condition set is condition k (see features.sql).
+    condition_ids: listValue(conditions.map((c) => c.id)),
     as_of: asOf,
     extract_date: extractDate,
     adult_age: config.cohorts.adultAge,

@@ -2,7 +2,13 @@
 -- computed by the same SQL on every reference date, so training and scoring cannot drift.
 create or replace table patient_features as
 with conditions as (
-    select ref, pseudo_id, list(condition_id order by condition_id) as conditions, count(*) as condition_count
+    -- The set of conditions as one number (bit k is condition k in declaration order): a sum
+    -- spills to disk when memory is short, where a list of strings per patient cannot.
+    select
+        ref,
+        pseudo_id,
+        sum(pow(2, list_position(getvariable('condition_ids'), condition_id) - 1))::DOUBLE as condition_bits,
+        count(*) as condition_count
     from patient_condition
     group by all
 ),
@@ -24,7 +30,7 @@ select
     p.age,
     p.age_band || ':' || p.sex as age_band_sex,
     coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
-    coalesce(c.conditions, []::VARCHAR[]) as conditions,
+    coalesce(c.condition_bits, 0) as condition_bits,
     coalesce(c.condition_count, 0) as condition_count,
     f.efi_score,
     f.efi_category,
