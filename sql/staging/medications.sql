@@ -64,3 +64,6 @@ alter table stg_medication drop column drop_reason;
 alter table stg_medication drop column row_hash;
 -- Staged and counted: the raw lines' memory is better spent on what follows.
 drop table raw_medications;
+-- In a file-backed work database, deleted rows and dropped columns hold their memory until a
+-- checkpoint writes the table out afresh; in memory this does nothing.
+checkpoint;
