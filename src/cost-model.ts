@@ -90,7 +90,7 @@ interface FeatureRows {
 // the conditions arrive as one number whose bit k is condition k (features.sql): strings are
 // the slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
 // Rows come in pseudo_id order; a row's position stands in for its pseudo_id.
-const SELECT_FEATURES = `select
+const FEATURE_COLUMNS = `
     age_band_sex,
     imd_decile,
     coalesce(efi_category, '(missing)') as efi_category,
@@ -104,8 +104,7 @@ const SELECT_FEATURES = `select
     prior_events_24m::DOUBLE as prior_events_24m,
     condition_bits,
     next_cost_12m::DOUBLE as next_cost_12m,
-    next_admitted::DOUBLE as next_admitted
-from patient_features`;
+    next_admitted::DOUBLE as next_admitted`;
 
 type RawColumns = Record<string, unknown[]>;
 
@@ -169,7 +168,8 @@ async function readSample(
 ): Promise<FeatureRows> {
   const raw = await readColumns(
     conn,
-    `${SELECT_FEATURES}
+    `select ${FEATURE_COLUMNS}
+     from patient_features
      where ref = $ref and next_cost_12m is not null
      order by hash(pseudo_id || $seed), pseudo_id
      limit $size`,
@@ -297,7 +297,7 @@ async function scoreInBlocks(
   await ctx.conn.run(
     `create or replace temp table scoring_row as
      select (row_number() over (order by pseudo_id) - 1)::INTEGER as position, *
-     from (${SELECT_FEATURES.replace('select', 'select pseudo_id,')} where ref = $ref)
+     from (select pseudo_id, ${FEATURE_COLUMNS} from patient_features where ref = $ref)
      order by position`,
     { ref },
   );

@@ -23,8 +23,10 @@ export function openGlmPool(size = availableParallelism()): GlmPool {
   const all: Worker[] = [];
   const limit = pLimit(size);
   const take = (): Worker => {
-    const worker = idle.pop() ?? new Worker(new URL('./glm-worker.mjs', import.meta.url));
-    if (!all.includes(worker)) all.push(worker);
+    const reused = idle.pop();
+    if (reused) return reused;
+    const worker = new Worker(new URL('./glm-worker.mjs', import.meta.url));
+    all.push(worker);
     return worker;
   };
   return {

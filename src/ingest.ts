@@ -234,11 +234,12 @@ export async function ingest(
       loaded: 0,
       rejected: 0,
     }));
-    const setAside = (f: IngestedFile, why: string) => {
+    // The first reason found stands, unless the new one is known to be more precise.
+    const setAside = (f: IngestedFile, why: string, how: { override?: boolean } = {}) => {
       if (f.file.practiceCode) {
-        if (!quarantined.has(f.file.practiceCode))
+        if (how.override || !quarantined.has(f.file.practiceCode))
           quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
-      } else if (f.status !== 'quarantined') {
+      } else if (how.override || f.status !== 'quarantined') {
         f.status = 'quarantined';
         f.reason = why;
       }
@@ -250,14 +251,8 @@ export async function ingest(
     const scanned = async (f: IngestedFile) => {
       f.scan = await scanFile(f.file);
       opts.progress?.tick();
-      const why = f.scan.unreadable;
-      if (!why) return;
       // The scan's reason is more precise than a parse failure DuckDB may also have met.
-      if (f.file.practiceCode) quarantined.set(f.file.practiceCode, `${f.file.path}: ${why}`);
-      else {
-        f.status = 'quarantined';
-        f.reason = why;
-      }
+      if (f.scan.unreadable) setAside(f, f.scan.unreadable, { override: true });
     };
     const bySize = new Map<string, IngestedFile[]>();
     files.forEach((f, i) => {
