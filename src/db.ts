@@ -62,6 +62,22 @@ export async function runSqlFile(conn: DuckDBConnection, file: string): Promise<
   }
 }
 
+/**
+ * Runs SQL files in order. A work database in a file is checkpointed after each: until then
+ * the blocks of the tables a file dropped stay held, and a large delivery runs out of memory.
+ * In memory a checkpoint would only compress tables, at a cost in time.
+ */
+export async function runSqlFiles(
+  conn: DuckDBConnection,
+  files: string[],
+  fileBacked: boolean,
+): Promise<void> {
+  for (const file of files) {
+    await runSqlFile(conn, file);
+    if (fileBacked) await conn.run('checkpoint');
+  }
+}
+
 /** Sets DuckDB variables (read in SQL with getvariable('name')) from bound values. */
 export async function setVariables(
   conn: DuckDBConnection,

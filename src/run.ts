@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
-import { openWorkDb, runSqlFile } from './db.ts';
+import { openWorkDb, runSqlFiles } from './db.ts';
 import { DeliveryError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
@@ -111,7 +111,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
         opts.progress.start(`${i + 1}/${stages.length} ${stage.name}`, 1);
         if (stage.before) await stage.before(ctx);
         if (stage.run) await stage.run(ctx);
-        for (const file of stage.sql) await runSqlFile(conn, file);
+        await runSqlFiles(conn, stage.sql, ctx.config.resources.workDatabase === 'file');
         if (stage.after) await stage.after(ctx);
         // The as-of date is the extract date unless given.
         if (stage.name === 'ingest' && !ctx.asOf) ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;

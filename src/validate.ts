@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
 import type { InputReport, PracticeQuality } from './data-quality.ts';
-import { openWorkDb, runSqlFile } from './db.ts';
+import { openWorkDb, runSqlFile, runSqlFiles } from './db.ts';
 import { EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import { noProgress } from './progress.ts';
@@ -61,7 +61,7 @@ export async function validateDelivery(
     for (const stage of stages.slice(0, stages.findIndex((s) => s.name === 'staging') + 1)) {
       if (stage.before) await stage.before(ctx);
       if (stage.run) await stage.run(ctx);
-      for (const file of stage.sql) await runSqlFile(conn, file);
+      await runSqlFiles(conn, stage.sql, false);
       if (stage.after) await stage.after(ctx);
       if (stage.name === 'ingest') ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
     }

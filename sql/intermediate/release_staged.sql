@@ -2,5 +2,9 @@
 -- again, and its memory is better spent on the models and outputs.
 drop table listed_observation;
 drop table listed_medication;
-drop table stg_observation;
-drop table stg_medication;
+drop view stg_observation;
+drop view stg_medication;
+drop table observation_line;
+drop table observation_copy;
+drop table medication_line;
+drop table medication_copy;

@@ -1,7 +1,8 @@
 -- stg_activity: one row per distinct valid hospital spell or attendance, with valid
 -- ICD-10 diagnoses as a list and a cost (the unit cost where none was sent).
--- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
-create or replace table stg_activity as
+-- Every line is checked once into activity_line; the dropped are counted by reason and the
+-- surplus exact copies listed; stg_activity is the view of the lines kept.
+create or replace table activity_line as
 with checked as (
     select
         a.*,
@@ -46,14 +47,14 @@ left join unit_cost u on u.setting = c.setting::VARCHAR;
 
 insert into dropped_row
 select file_id, drop_reason, count(*)
-from stg_activity
+from activity_line
 where drop_reason is not null
 group by all;
 
-create or replace temp table activity_copy as
+create or replace table activity_copy as
 with shared_hash as (
     select row_hash
-    from stg_activity
+    from activity_line
     where drop_reason is null
     group by row_hash
     having count(*) > 1
@@ -67,7 +68,7 @@ numbered as (
                 primary_diagnosis, secondary_diagnoses, sent_cost_gbp
             order by rowid
         ) as copy_no
-    from stg_activity
+    from activity_line
     where drop_reason is null and row_hash in (select row_hash from shared_hash)
 )
 select row_id, file_id from numbered where copy_no > 1;
@@ -77,15 +78,12 @@ select file_id, 'duplicate row', count(*)
 from activity_copy
 group by all;
 
-delete from stg_activity
-where drop_reason is not null or rowid in (select row_id from activity_copy);
-alter table stg_activity drop column drop_reason;
-alter table stg_activity drop column row_hash;
-alter table stg_activity drop column primary_diagnosis;
-alter table stg_activity drop column secondary_diagnoses;
-alter table stg_activity drop column sent_cost_gbp;
+-- The staged model is a view of the lines kept. Deleting the rest instead would hold every
+-- removed row in memory until the delete commits, which stops a large delivery in little memory.
+create or replace view stg_activity as
+select activity_id, pseudo_id, setting, provider_code, start_date, end_date, hrg_code, diagnoses, invalid_diagnoses, cost_gbp,
+    unit_costed, file_id
+from activity_line
+where drop_reason is null and rowid not in (select row_id from activity_copy);
 -- Staged and counted: the raw lines' memory is better spent on what follows.
 drop table raw_activity;
--- In a file-backed work database, deleted rows and dropped columns hold their memory until a
--- checkpoint writes the table out afresh; in memory this does nothing.
-checkpoint;

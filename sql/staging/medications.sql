@@ -1,11 +1,12 @@
 -- stg_medication: one row per distinct valid prescription issue, dated between birth and the extract date.
--- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
+-- Every line is checked once into medication_line; the dropped are counted by reason and the
+-- surplus exact copies listed; stg_medication is the view of the lines kept.
 create or replace temp table bnf_code_check as
 -- A few thousand distinct codes are checked, not tens of millions of lines.
 select bnf_code, regexp_full_match(bnf_code, getvariable('pattern_medications_bnf_code')) as valid
 from (select distinct bnf_code from raw_medications);
 
-create or replace table stg_medication as
+create or replace table medication_line as
 select
     m.pseudo_id,
     m.issue_date,
@@ -29,14 +30,14 @@ left join bnf_code_check codes using (bnf_code);
 
 insert into dropped_row
 select file_id, drop_reason, count(*)
-from stg_medication
+from medication_line
 where drop_reason is not null
 group by all;
 
-create or replace temp table medication_copy as
+create or replace table medication_copy as
 with shared_hash as (
     select row_hash
-    from stg_medication
+    from medication_line
     where drop_reason is null
     group by row_hash
     having count(*) > 1
@@ -48,7 +49,7 @@ numbered as (
         row_number() over (
             partition by file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity order by rowid
         ) as copy_no
-    from stg_medication
+    from medication_line
     where drop_reason is null and row_hash in (select row_hash from shared_hash)
 )
 select row_id, file_id from numbered where copy_no > 1;
@@ -58,12 +59,11 @@ select file_id, 'duplicate row', count(*)
 from medication_copy
 group by all;
 
-delete from stg_medication
-where drop_reason is not null or rowid in (select row_id from medication_copy);
-alter table stg_medication drop column drop_reason;
-alter table stg_medication drop column row_hash;
+-- The staged model is a view of the lines kept: deleting the rest instead would hold every
+-- removed row in memory until it commits, which stops a large delivery in little memory.
+create or replace view stg_medication as
+select pseudo_id, issue_date, dmd_code, bnf_code, bnf_chemical, quantity, file_id
+from medication_line
+where drop_reason is null and rowid not in (select row_id from medication_copy);
 -- Staged and counted: the raw lines' memory is better spent on what follows.
 drop table raw_medications;
--- In a file-backed work database, deleted rows and dropped columns hold their memory until a
--- checkpoint writes the table out afresh; in memory this does nothing.
-checkpoint;

@@ -1,12 +1,13 @@
 -- stg_observation: one row per distinct valid coded entry, dated between birth and the extract date.
--- Every line is checked once; the dropped are counted by reason, then exact duplicates go.
+-- Every line is checked once into observation_line; the dropped are counted by reason and the
+-- surplus exact copies listed; stg_observation is the view of the lines kept.
 -- The delivery's check-digit validity, over every loaded line, for the data-quality report.
 create or replace table observation_code_validity as
 select count(*) as observations, count(invalid.code) as invalid_snomed
 from raw_observations o
 left join invalid_snomed invalid on invalid.code = o.snomed_code;
 
-create or replace table stg_observation as
+create or replace table observation_line as
 select
     o.pseudo_id,
     o.recorded_date,
@@ -30,14 +31,14 @@ left join invalid_snomed invalid on invalid.code = o.snomed_code;
 
 insert into dropped_row
 select file_id, drop_reason, count(*)
-from stg_observation
+from observation_line
 where drop_reason is not null
 group by all;
 
-create or replace temp table observation_copy as
+create or replace table observation_copy as
 with shared_hash as (
     select row_hash
-    from stg_observation
+    from observation_line
     where drop_reason is null
     group by row_hash
     having count(*) > 1
@@ -49,7 +50,7 @@ numbered as (
         row_number() over (
             partition by file_id, pseudo_id, recorded_date, snomed_code, value, unit order by rowid
         ) as copy_no
-    from stg_observation
+    from observation_line
     where drop_reason is null and row_hash in (select row_hash from shared_hash)
 )
 select row_id, file_id from numbered where copy_no > 1;
@@ -59,12 +60,11 @@ select file_id, 'duplicate row', count(*)
 from observation_copy
 group by all;
 
-delete from stg_observation
-where drop_reason is not null or rowid in (select row_id from observation_copy);
-alter table stg_observation drop column drop_reason;
-alter table stg_observation drop column row_hash;
+-- The staged model is a view of the lines kept. Deleting the rest instead would hold every
+-- removed row in memory until the delete commits, which stops a large delivery in little memory.
+create or replace view stg_observation as
+select pseudo_id, recorded_date, snomed_code, value, unit, file_id
+from observation_line
+where drop_reason is null and rowid not in (select row_id from observation_copy);
 -- Staged and counted: the raw lines' memory is better spent on what follows.
 drop table raw_observations;
--- In a file-backed work database, deleted rows and dropped columns hold their memory until a
--- checkpoint writes the table out afresh; in memory this does nothing.
-checkpoint;
