@@ -152,8 +152,24 @@ async function readColumns(
   sql: string,
   params: Record<string, DuckDBValue>,
 ): Promise<RawColumns> {
-  const reader = await conn.runAndReadAll(sql, params);
-  return reader.getColumnsObjectJS() as RawColumns;
+  // Read chunk by chunk from the vectors: the reader's generic conversion of every value cost
+  // 2 s more of an 18 s fit at scale 1. The columns are DOUBLE or VARCHAR, which come as they are.
+  const result = await conn.run(sql, params);
+  const names = result.columnNames();
+  const columns: unknown[][] = names.map(() => []);
+  for (
+    let chunk = await result.fetchChunk();
+    chunk && chunk.rowCount > 0;
+    chunk = await result.fetchChunk()
+  ) {
+    const rows = chunk.rowCount;
+    for (let c = 0; c < names.length; c++) {
+      const vector = chunk.getColumnVector(c);
+      const out = columns[c]!;
+      for (let i = 0; i < rows; i++) out.push(vector.getItem(i));
+    }
+  }
+  return Object.fromEntries(names.map((name, c) => [name, columns[c]!]));
 }
 
 /**

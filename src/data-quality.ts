@@ -41,11 +41,12 @@ export async function inputReports(conn: DuckDBConnection, ctx: RunContext): Pro
     conn,
     `select file_id, error_type || coalesce(' (' || column_name || ')', '') as reason, count(distinct line) as n,
             list(distinct line order by line)[1:5] as first_lines
-     from rejected_line group by all`,
+     from rejected_line group by all order by file_id, reason`,
   );
   const dropped = await queryRows<{ file_id: number; reason: string; n: number }>(
     conn,
-    'select file_id, reason, sum(rows)::BIGINT as n from dropped_row group by all',
+    // Ordered, so the manifest lists the reasons in the same order on every run.
+    'select file_id, reason, sum(rows)::BIGINT as n from dropped_row group by all order by file_id, reason',
   );
   const byFile = new Map(ctx.ingest!.files.map((f) => [f.fileId, f]));
   return files.map((f) => {

@@ -191,6 +191,8 @@ async function expectSameAsReference(
     return { ...rest, configuration: { ...configuration, resources: null } };
   };
   expect(strip(manifest)).toEqual(strip(reference.manifest));
+  // Byte for byte too: the same delivery must give the same manifest, keys in the same order.
+  expect(JSON.stringify(strip(manifest))).toBe(JSON.stringify(strip(reference.manifest)));
 }
 
 /** Every folder under runs/ is a complete run: nothing half-made is ever renamed into place. */
