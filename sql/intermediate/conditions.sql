@@ -49,6 +49,11 @@ criteria_met as (
     join rules cr using (condition_id, criterion_no)
     where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
 ),
+last_diagnosis as (
+    select ref, pseudo_id, condition_id, max(last_date) as last_date
+    from diagnosis_dates
+    group by all
+),
 last_resolved as (
     select r.ref, o.pseudo_id, cr.condition_id, max(o.recorded_date) as resolved_date
     from listed_observation o
@@ -56,27 +61,11 @@ last_resolved as (
         on cr.resolved_codelist = o.codelist
     join refs r on o.recorded_date <= r.ref_date
     group by all
-),
-evidence as (
-    -- What each rule found, the latest diagnosis and the latest resolved code, side by side, for
-    -- one aggregation to decide: it spills to disk, where joining the three needed a hash table
-    -- larger than a small memory limit.
-    select ref, pseudo_id, condition_id, true as met, null::DATE as last_date, null::DATE as resolved_date
-    from criteria_met
-    union all
-    select ref, pseudo_id, condition_id, false, last_date, null
-    from diagnosis_dates
-    union all
-    select ref, pseudo_id, condition_id, false, null, resolved_date
-    from last_resolved
-),
-decided as (
-    select ref, pseudo_id, condition_id, bool_or(met) as met, max(last_date) as last_date, max(resolved_date) as resolved_date
-    from evidence
-    group by all
 )
-select d.ref, d.pseudo_id, d.condition_id
-from decided d
-semi join population p on p.ref = d.ref and p.pseudo_id = d.pseudo_id
+select distinct m.ref, m.pseudo_id, m.condition_id
+from criteria_met m
+join population p on p.ref = m.ref and p.pseudo_id = m.pseudo_id
+left join last_diagnosis d on d.ref = m.ref and d.pseudo_id = m.pseudo_id and d.condition_id = m.condition_id
+left join last_resolved x on x.ref = m.ref and x.pseudo_id = m.pseudo_id and x.condition_id = m.condition_id
 -- A resolved code later than the latest diagnosis ends the condition.
-where d.met and (d.resolved_date is null or d.last_date is null or d.resolved_date <= d.last_date);
+where x.resolved_date is null or d.last_date is null or x.resolved_date <= d.last_date;
