@@ -60,7 +60,13 @@ export const stages: Stage[] = [
     summary:
       'the eligible population on each reference date and the 36 chronic conditions, from the declared rules',
     reads: ['stg_*', 'codelist', 'condition_rule', 'reference_date'],
-    writes: ['population', 'listed_observation', 'listed_medication', 'patient_condition'],
+    writes: [
+      'population',
+      'listed_observation',
+      'listed_medication',
+      'patient_condition',
+      'patient_condition_set',
+    ],
     sql: ['intermediate/population.sql', 'intermediate/listed_events.sql', 'intermediate/conditions.sql'],
   },
   {
@@ -75,7 +81,7 @@ export const stages: Stage[] = [
     name: 'cost model',
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
-    reads: ['population', 'patient_condition', 'patient_frailty', 'patient_drugs', 'stg_activity'],
+    reads: ['population', 'patient_condition_set', 'patient_frailty', 'patient_drugs', 'stg_activity'],
     writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
     sql: [
       'intermediate/release_staged.sql',
@@ -87,7 +93,14 @@ export const stages: Stage[] = [
   {
     name: 'cohorts',
     summary: 'one row per eligible patient: the three cohorts, risk tier and the reasons for each',
-    reads: ['population', 'patient_condition', 'patient_frailty', 'patient_features', 'patient_prediction'],
+    reads: [
+      'population',
+      'patient_condition',
+      'patient_condition_set',
+      'patient_frailty',
+      'patient_features',
+      'patient_prediction',
+    ],
     writes: ['organisation', 'patient_list', 'attrition'],
     sql: ['intermediate/organisation.sql', 'marts/patient_list.sql', 'marts/attrition.sql'],
     after: recordAttrition,

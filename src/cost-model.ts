@@ -87,7 +87,7 @@ interface FeatureRows {
 }
 
 // Raw columns are cast in SQL so every number arrives as a JS number (never a bigint), and
-// the conditions arrive as one number whose bit k is condition k (features.sql): strings are
+// the conditions arrive as one number whose bit k is condition k (patient_condition_set): strings are
 // the slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
 // Rows come in pseudo_id order; a row's position stands in for its pseudo_id.
 const FEATURE_COLUMNS = `

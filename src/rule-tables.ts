@@ -127,7 +127,7 @@ export async function createRuleTables(
     for (const [name, c] of Object.entries(f.columns)) patterns[`pattern_${f.name}_${name}`] = c.pattern;
   await setVariables(conn, {
     ...patterns,
-    // Declaration order: bit k of a patient's condition set is condition k (see features.sql).
+    // Declaration order: bit k of a patient's condition set is condition k (see patient_condition_set in conditions.sql).
     condition_ids: listValue(conditions.map((c) => c.id)),
     as_of: asOf,
     extract_date: extractDate,

@@ -61,6 +61,7 @@ export async function validateDelivery(
     for (const stage of stages.slice(0, stages.findIndex((s) => s.name === 'staging') + 1)) {
       if (stage.before) await stage.before(ctx);
       if (stage.run) await stage.run(ctx);
+      // Validation always works in memory: nothing to checkpoint.
       await runSqlFiles(conn, stage.sql, false);
       if (stage.after) await stage.after(ctx);
       if (stage.name === 'ingest') ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;

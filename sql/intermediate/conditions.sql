@@ -69,3 +69,15 @@ left join last_diagnosis d on d.ref = m.ref and d.pseudo_id = m.pseudo_id and d.
 left join last_resolved x on x.ref = m.ref and x.pseudo_id = m.pseudo_id and x.condition_id = m.condition_id
 -- A resolved code later than the latest diagnosis ends the condition.
 where x.resolved_date is null or d.last_date is null or x.resolved_date <= d.last_date;
+
+-- patient_condition_set: each patient's conditions on each reference date as one number (bit k
+-- is condition k in declaration order) and a count, for the features and the patient list. A sum
+-- spills to disk when memory is short, where a list of strings per patient cannot.
+create or replace table patient_condition_set as
+select
+    ref,
+    pseudo_id,
+    sum(1::BIGINT << (list_position(getvariable('condition_ids'), condition_id) - 1))::BIGINT as condition_bits,
+    count(*) as condition_count
+from patient_condition
+group by all;

@@ -2,15 +2,7 @@
 -- computed by the same SQL on every reference date, so training and scoring cannot drift.
 create or replace table patient_features as
 with conditions as (
-    -- The set of conditions as one number (bit k is condition k in declaration order): a sum
-    -- spills to disk when memory is short, where a list of strings per patient cannot.
-    select
-        ref,
-        pseudo_id,
-        sum(pow(2, list_position(getvariable('condition_ids'), condition_id) - 1))::DOUBLE as condition_bits,
-        count(*) as condition_count
-    from patient_condition
-    group by all
+    select * from patient_condition_set
 ),
 drugs as (
     select * from patient_drugs
@@ -30,7 +22,8 @@ select
     p.age,
     p.age_band || ':' || p.sex as age_band_sex,
     coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
-    coalesce(c.condition_bits, 0) as condition_bits,
+    -- A double, so it reaches the model fitting as a plain number.
+    coalesce(c.condition_bits, 0)::DOUBLE as condition_bits,
     coalesce(c.condition_count, 0) as condition_count,
     f.efi_score,
     f.efi_category,

@@ -5,21 +5,13 @@ with population_now as (
     select * from population where ref = 'current'
 ),
 conditions as (
-    -- The set as a bit set first (bit k is condition k in declaration order), then listed: a sum
-    -- spills to disk when memory is short, where a list built per patient cannot.
+    -- Listed from the bit set (bit k is condition k in declaration order), in id order.
     select
         pseudo_id,
-        list_sort(list_filter(getvariable('condition_ids'), (id, k) -> (bits >> (k - 1)) & 1 = 1)) as conditions,
+        list_sort(list_filter(getvariable('condition_ids'), (id, k) -> (condition_bits >> (k - 1)) & 1 = 1)) as conditions,
         condition_count
-    from (
-        select
-            pseudo_id,
-            sum(1::BIGINT << (list_position(getvariable('condition_ids'), condition_id) - 1)) as bits,
-            count(*) as condition_count
-        from patient_condition
-        where ref = 'current'
-        group by all
-    )
+    from patient_condition_set
+    where ref = 'current'
 ),
 frailty as (
     select * from patient_frailty where ref = 'current'
