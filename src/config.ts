@@ -80,9 +80,24 @@ export const configSchema = z
           .default(1.5)
           .describe('Variance power of the Tweedie cost model'),
         seed: z.number().int().default(20_240_401).describe('Seed of the fitting sample'),
+        experienceMonths: z
+          .number()
+          .int()
+          .min(12)
+          .max(120)
+          .default(48)
+          .describe(
+            "Months of secondary-care history behind each patient's experience rating (less where the delivery holds less)",
+          ),
       })
       .strict()
-      .default({ sampleSize: 120_000, ridge: 1e-4, tweediePower: 1.5, seed: 20_240_401 }),
+      .default({
+        sampleSize: 120_000,
+        ridge: 1e-4,
+        tweediePower: 1.5,
+        seed: 20_240_401,
+        experienceMonths: 48,
+      }),
     unitCosts: unitCosts.default({ APC_NEL: 1600, APC_EL: 3700, APC_DC: 740, OP: 120, AE: 150 }),
     disclosure: z
       .object({

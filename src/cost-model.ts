@@ -79,8 +79,10 @@ type Ref = 'current' | 'train' | 'backtest';
 interface FeatureRows {
   n: number;
   columns: Columns;
-  /** Secondary-care events of any kind in the 24 months to the reference date. */
-  events24: Float64Array;
+  /** Secondary-care events of any kind in the history before the reference date. */
+  events: Float64Array;
+  /** Length of that history in years (the same for every row of a reference date). */
+  historyYears: Float64Array;
   /** Null where the outcome year is not yet complete (the current date). */
   cost: Float64Array | null;
   admitted: Float64Array | null;
@@ -101,7 +103,8 @@ const FEATURE_COLUMNS = `
     distinct_drugs_12m::DOUBLE as distinct_drugs_12m,
     prior_cost_12m::DOUBLE as prior_cost_12m,
     prior_emergency_admissions::DOUBLE as prior_emergency_admissions,
-    prior_events_24m::DOUBLE as prior_events_24m,
+    history_events::DOUBLE as history_events,
+    history_years::DOUBLE as history_years,
     condition_bits,
     next_cost_12m::DOUBLE as next_cost_12m,
     next_admitted::DOUBLE as next_admitted`;
@@ -141,7 +144,8 @@ function toFeatureRows(raw: RawColumns, withOutcome: boolean): FeatureRows {
   return {
     n,
     columns,
-    events24: num('prior_events_24m'),
+    events: num('history_events'),
+    historyYears: num('history_years'),
     cost: withOutcome ? num('next_cost_12m') : null,
     admitted: withOutcome ? num('next_admitted') : null,
   };
@@ -217,28 +221,33 @@ const NO_OVERDISPERSION_SHAPE = 1e6;
 
 async function fitExperience(pool: GlmPool, sample: FeatureRows, ridge: number): Promise<Experience> {
   const encoding = learnEncoding(sample.columns, CLINICAL);
-  const fit = await pool.fit(encode(sample.columns, encoding, sample.n), sample.events24, {
-    family: 'poisson',
-    ridge,
-  });
-  const expected = predictColumns(fit, encoding, sample.columns, sample.n);
+  // Events a year, so the rate applies to a history of any length: the backtest's model is
+  // fitted where the delivery holds two years and scored where it holds three.
+  const rate = sample.events.map((e, i) => e / sample.historyYears[i]!);
+  const fit = await pool.fit(encode(sample.columns, encoding, sample.n), rate, { family: 'poisson', ridge });
+  const expected = expectedEvents(sample, { encoding, fit, shape: NO_OVERDISPERSION_SHAPE });
   let num = 0;
   let den = 0;
   for (let i = 0; i < sample.n; i++) {
     const mu = expected[i]!;
-    const r = sample.events24[i]! - mu;
+    const r = sample.events[i]! - mu;
     num += mu * mu;
-    den += r * r - sample.events24[i]!;
+    den += r * r - sample.events[i]!;
   }
   const shape = den > 0 ? Math.min(num / den, NO_OVERDISPERSION_SHAPE) : NO_OVERDISPERSION_SHAPE;
   return { encoding, fit, shape };
 }
 
+function expectedEvents(rows: FeatureRows, exp: Experience): Float64Array {
+  const rate = predictColumns(exp.fit, exp.encoding, rows.columns, rows.n);
+  return rate.map((r, i) => r * rows.historyYears[i]!);
+}
+
 function addExperience(rows: FeatureRows, exp: Experience): void {
-  const expected = predictColumns(exp.fit, exp.encoding, rows.columns, rows.n);
+  const expected = expectedEvents(rows, exp);
   const col = new Float64Array(rows.n);
   for (let i = 0; i < rows.n; i++)
-    col[i] = Math.log((exp.shape + rows.events24[i]!) / (exp.shape + expected[i]!));
+    col[i] = Math.log((exp.shape + rows.events[i]!) / (exp.shape + expected[i]!));
   rows.columns.experience = col;
 }
 
@@ -668,7 +677,8 @@ function modelCard(
     '- Numeric (standardised): chronic condition count, eFI-style frailty score, distinct drugs in 12 months',
     `  (polypharmacy), a 0/1 flag for each of the ${conditionIds.length} chronic conditions, Hospital Frailty Risk Score,`,
     '  log(1 + secondary-care cost) and log(1 + emergency admissions) in the last 12 months, and an',
-    '  experience-rating term for all secondary-care activity (every setting) in the last 24 months.',
+    `  experience-rating term for all secondary-care activity (every setting) in the last ${ctx.config.model.experienceMonths} months`,
+    '  (or as far back as the delivery holds, when that is less).',
     `- Experience rating: expected activity for the clinical record comes from a first-stage Poisson GLM; the`,
     `  term is log((k + events) / (k + expected events)), with k = ${sig(model.experience.shape)} estimated from the`,
     '  overdispersion of the counts, so a rarely seen patient stays near the average for their record and a',

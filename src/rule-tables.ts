@@ -138,6 +138,7 @@ export async function createRuleTables(
     coded_frailty_months: CODED_FRAILTY.withinMonths,
     hfrs_months: HFRS.withinMonths,
     high_cost_multiple: config.cohorts.highCostMultiple,
+    experience_months: config.model.experienceMonths,
     tier_very_high: config.tiers.veryHigh,
     tier_high: config.tiers.high,
     tier_moderate: config.tiers.moderate,

@@ -7,12 +7,31 @@ with conditions as (
 drugs as (
     select * from patient_drugs
 ),
+coverage as (
+    -- Where the delivery's secondary care begins: the first month with at least a quarter of a
+    -- typical month's activity, so a stray early record does not stretch everyone's history.
+    select min(month) as coverage_start
+    from (select date_trunc('month', start_date) as month, count(*) as events from stg_activity group by 1)
+    where events >= 0.25 * (
+        select median(events) from (select count(*) as events from stg_activity group by date_trunc('month', start_date))
+    )
+),
+history_window as (
+    -- Each reference date looks back over the configured months, or as far as the delivery
+    -- reaches: the backtest's earliest date has less history than today, and the model is told.
+    select
+        r.ref,
+        r.ref_date,
+        greatest(
+            r.ref_date - to_months(getvariable('experience_months')),
+            coalesce(c.coverage_start - interval 1 day, r.ref_date - to_months(getvariable('experience_months')))
+        )::DATE as history_start
+    from reference_date r, coverage c
+),
 history as (
-    -- Two years of secondary care: one year says little about the propensity to use services
-    -- of someone who uses them rarely; a second year roughly halves that uncertainty.
-    select r.ref, a.pseudo_id, count(*) as prior_events_24m
+    select w.ref, a.pseudo_id, count(*) as history_events
     from stg_activity a
-    join reference_date r on a.start_date <= r.ref_date and a.start_date > r.ref_date - to_months(24)
+    join history_window w on a.start_date <= w.ref_date and a.start_date > w.history_start
     group by all
 )
 select
@@ -36,7 +55,8 @@ select
     a.prior_day_cases,
     a.prior_outpatient,
     a.prior_ae,
-    coalesce(h.prior_events_24m, 0) as prior_events_24m,
+    coalesce(h.history_events, 0) as history_events,
+    greatest(date_diff('day', w.history_start, w.ref_date), 1) / 365.25 as history_years,
     a.next_cost_12m,
     a.next_admitted
 from population p
@@ -45,4 +65,5 @@ join patient_activity a on a.ref = p.ref and a.pseudo_id = p.pseudo_id
 left join conditions c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
 left join drugs d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
 left join history h on h.ref = p.ref and h.pseudo_id = p.pseudo_id
+join history_window w on w.ref = p.ref
 where p.adult;

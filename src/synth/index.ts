@@ -48,6 +48,12 @@ import {
 import { hashUnit, Rng } from './random.ts';
 import { verhoeffCheckDigit, verhoeffValid } from '../snomed.ts';
 
+/**
+ * Raised whenever the same seed and scale would generate a different delivery, so a cached
+ * delivery (the benchmark keeps one per scale) is never mistaken for a current one.
+ */
+export const GENERATOR_VERSION = 2;
+
 export const MESS = {
   malformed: { patients: 0.002, observations: 0.001, medications: 0.001, activity: 0.002 },
   duplicate: 0.003,

@@ -6,8 +6,9 @@
 // practice can regenerate the same life and write the part of the record it holds.
 //
 // Cost model (stated, so tests can rely on it): a patient's yearly risk index is
-//   R = age_sex_factor * exp(sum of condition effects + 0.06 * eFI deficits
-//       + 0.04 * (5.5 - IMD decile)) * u,   u ~ Gamma(shape 3, mean 1), fixed for life;
+//   R = age_sex_factor * exp(C * tanh(S / C) + 0.06 * eFI deficits
+//       + 0.04 * (5.5 - IMD decile)) * u,   u ~ Gamma(shape 3, mean 1), fixed for life,
+// where S is the sum of the effects of the conditions begun by then and C = 2.5;
 // activity in a year is Poisson by setting with rate = base rate * R, each unit of
 // activity costing the national unit cost times a mean-one log-normal. Expected cost in a
 // year is therefore R * sum(base rate * unit cost).
@@ -61,6 +62,12 @@ const CONDITION_EFFECT: Record<string, number> = {
   inflammatory_bowel_disease: 0.35,
 };
 const DEFAULT_CONDITION_EFFECT = 0.18;
+/**
+ * Each further condition adds less: the conditions' summed effects S enter the risk index as
+ * C * tanh(S / C), close to S for a few conditions and never more than C. Unbounded, fifteen
+ * conditions multiplied a patient's hospital use a thousandfold.
+ */
+const CONDITION_CEILING = 2.5;
 
 const AGE_FACTOR = (age: number) =>
   age < 5 ? 0.8 : age < 18 ? 0.35 : age < 45 ? 0.45 : age < 65 ? 0.7 : age < 75 ? 1.1 : age < 85 ? 1.6 : 2.1;
@@ -233,6 +240,22 @@ export function generatePatient(
   const window12 = addMonths(asOf, -12);
   const recent = () => rng.int(window12 + 10, asOf - 10);
   const pastOnset = () => rng.int(Math.max(birthDay + 200, asOf - 15 * YEAR), asOf - 10);
+  // For a rule over the last 12 months: onset before that window, so the rule sees a full year.
+  const settledOnset = () => {
+    const latest = window12 + 10;
+    return rng.int(Math.min(Math.max(birthDay + 200, asOf - 15 * YEAR), latest), latest);
+  };
+  // The 12-month periods of the record (newest first) from a condition's onset: each as the
+  // days a code can fall on, kept 10 days clear of the period's ends.
+  const yearsSince = (onsetDay: number): [number, number][] => {
+    const out: [number, number][] = [];
+    for (let y = 0; y < 4; y++) {
+      const to = addMonths(asOf, -12 * y) - 10;
+      const from = Math.max(addMonths(asOf, -12 * (y + 1)) + 10, onsetDay);
+      if (from <= to) out.push([from, to]);
+    }
+    return out;
+  };
   const series = (bnf: string, from: number, to: number, every: number) => {
     for (let d = to - rng.int(0, every - 1); d >= from; d -= every) meds.push({ day: d, bnf });
   };
@@ -255,9 +278,10 @@ export function generatePatient(
       switch (criterion.kind) {
         case 'diagnosis':
           if (criterion.withinMonths) {
-            first = recent();
-            code(first, pickDx());
-            if (rng.chance(0.4)) code(rng.int(asOf - 3 * YEAR, window12 - 10), pickDx());
+            // Lived with since onset and coded at least once a year: at any earlier date the
+            // rule finds it just as it does today, so the risk it adds is there from onset.
+            first = settledOnset();
+            for (const [from, to] of yearsSince(first)) code(rng.int(from, to), pickDx());
           } else if (criterion.firstWithinMonths) {
             first = rng.int(addMonths(asOf, -criterion.firstWithinMonths) + 15, asOf - 10);
             code(first, pickDx());
@@ -283,12 +307,12 @@ export function generatePatient(
           break;
         }
         case 'prescriptions': {
+          // Issued in every year since onset, so the rule fires at earlier dates too.
           const chem = rng.pick(book.medicationCodes(criterion.medication));
-          for (const day of distinctDays(rng, criterion.minIssues + rng.int(0, 6), window12 + 10, asOf - 10))
-            meds.push({ day, bnf: chem });
-          first = window12 + 10;
-          if (rng.chance(0.5))
-            for (let i = 0; i < 3; i++) meds.push({ day: rng.int(historyStart, window12 - 10), bnf: chem });
+          first = settledOnset();
+          for (const [from, to] of yearsSince(first))
+            for (const day of distinctDays(rng, criterion.minIssues + rng.int(0, 6), from, to))
+              meds.push({ day, bnf: chem });
           break;
         }
       }
@@ -407,9 +431,10 @@ export function generatePatient(
   const riskAt = (t: number) => {
     const a = ageOn(birthDay, t);
     if (a < 0) return 0;
-    let lp = dep * 0.45;
+    let conditionsLp = 0;
     for (const id of active)
-      if ((onset.get(id) ?? 0) <= t) lp += CONDITION_EFFECT[id] ?? DEFAULT_CONDITION_EFFECT;
+      if ((onset.get(id) ?? 0) <= t) conditionsLp += CONDITION_EFFECT[id] ?? DEFAULT_CONDITION_EFFECT;
+    let lp = dep * 0.45 + CONDITION_CEILING * Math.tanh(conditionsLp / CONDITION_CEILING);
     let nDef = 0;
     for (const [, day] of deficitOnset) if (day <= t) nDef++;
     lp += 0.06 * nDef;
