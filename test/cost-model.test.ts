@@ -94,8 +94,8 @@ describe('cost and admission models on a synthetic delivery', () => {
     const byId = new Map(predictions.map((p) => [p.pseudo_id, p]));
     const matched = adults.filter((r) => byId.has(r.pseudo_id));
     expect(matched.length).toBeGreaterThan(0.98 * adults.length);
-    // At scale 0.1 the rank correlation with the true expected cost is about 0.85; last year's
-    // cost alone (the naive predictor) reaches about 0.6, so 0.75 separates a model that
+    // At scale 0.1 the rank correlation with the true expected cost is about 0.89; last year's
+    // cost alone (the naive predictor) reaches about 0.63, so 0.75 separates a model that
     // learned the conditions, frailty and history from one that only carries cost forward.
     const costRho = spearman(
       matched.map((r) => byId.get(r.pseudo_id)!.predicted_cost_12m),
@@ -133,7 +133,7 @@ describe('cost and admission models on a synthetic delivery', () => {
       Float64Array.from(adults.map((r) => r.p_admission_prev_12m)),
       adults.map((r) => r.admitted_prev_12m),
     );
-    // At scale 0.1 the ratio is about 0.9; a tenth of the patients fits noisier, so 0.7 leaves
+    // At scale 0.1 the ratio is about 0.87; a tenth of the patients fits noisier, so 0.7 leaves
     // room for that while a model without the patient's own history (about 0.5) fails.
     expect(v.cost.r_squared).toBeGreaterThan(0.7 * oracleR2);
     expect(v.admission.auroc).toBeGreaterThan(0.93 * oracleAdmission);
@@ -150,6 +150,35 @@ describe('cost and admission models on a synthetic delivery', () => {
     // The very high and high tiers (5% of adults) carry far more than 5% of next-year cost.
     const top = v.tiers.filter((t) => t.group === 'very high' || t.group === 'high');
     expect(top.reduce((s, t) => s + t.share, 0)).toBeGreaterThan(0.3);
+  });
+
+  it("reads each date's experience over the history the delivery holds before it", async () => {
+    // The generator writes four years of secondary care up to the as-of date, so the history
+    // is four years today, three a year back (training) and two at the backtest's date.
+    const rows = await queryRows<{ ref: string; shortest: number; longest: number }>(
+      ctx.conn,
+      `select ref, min(history_years) as shortest, max(history_years) as longest
+       from patient_features group by ref order by ref`,
+    );
+    const years = Object.fromEntries(rows.map((r) => [r.ref, [r.shortest, r.longest]]));
+    expect(years.current![0]).toBeCloseTo(4, 2);
+    expect(years.current![1]).toBeCloseTo(4, 2);
+    expect(years.train![0]).toBeCloseTo(3, 2);
+    expect(years.backtest![0]).toBeCloseTo(2, 2);
+    // Every event of an adult in those years is counted, at every date.
+    const [check] = await queryRows<{ mismatched: number }>(
+      ctx.conn,
+      `select count(*) filter (where f.history_events <> coalesce(a.events, 0)) as mismatched
+       from patient_features f
+       join reference_date r using (ref)
+       left join (
+           select r.ref, s.pseudo_id, count(*) as events
+           from stg_activity s join reference_date r
+             on s.start_date <= r.ref_date and s.start_date > r.ref_date - to_months(48)
+           group by all
+       ) a on a.ref = f.ref and a.pseudo_id = f.pseudo_id`,
+    );
+    expect(check!.mismatched).toBe(0);
   });
 
   it('writes a model card and gives the same coefficients and card when refitted', async () => {

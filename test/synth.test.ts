@@ -102,6 +102,21 @@ describe('the synthetic generator', () => {
     expect(f.top5CostShare).toBeLessThan(0.6);
   });
 
+  it('changes expected cost from one year to the next about as a population ages, not by a third', () => {
+    // The models are fitted a year back and applied today, so the year-on-year change is what the
+    // backtest cannot see. Ageing and new diagnoses move it a little; a condition counted only by
+    // its last year's records must not appear, risk and all, in the final year.
+    const adults = truth.filter((r) => r.eligible && r.age >= 18);
+    const mean = (f: (r: TruthRow) => number) => adults.reduce((s, r) => s + f(r), 0) / adults.length;
+    const growth = mean((r) => r.expected_cost_next_12m) / mean((r) => r.expected_cost_prev_12m);
+    expect(growth).toBeGreaterThan(1);
+    expect(growth).toBeLessThan(1.15);
+    // No one's risk runs away: the costliest adult's expected cost is within a few hundred
+    // times the mean (unbounded condition effects put it at a thousand).
+    const top = Math.max(...adults.map((r) => r.expected_cost_next_12m));
+    expect(top / mean((r) => r.expected_cost_next_12m)).toBeLessThan(200);
+  });
+
   it('writes 3 years of history plus the year before, movers at two practices, deaths and leavers', () => {
     expect(truth.some((r) => r.mover)).toBe(true);
     expect(truth.filter((r) => !r.eligible).length / truth.length).toBeGreaterThan(0.05);
