@@ -3,14 +3,14 @@
 // population itself a year back, backtested out of time on every run, applied today.
 //
 // Family: Tweedie quasi-likelihood (variance mu^power, power from the configuration). On the
-// synthetic population at scale 0.1 it backtested better than Poisson (R² 0.77 against 0.75
+// first version of the synthetic population at scale 0.1 it backtested better than Poisson (R² 0.77 against 0.75
 // with the same features, and closer calibration in the lowest deciles): with variance
 // growing faster than the mean, the handful of patients costing six figures pull the fit less
 // far from everyone else, while the log link still carries them multiplicatively.
 //
 // Features: the activity counts by setting are summarised by one experience-rating term (see
 // fitExperience) rather than entered one by one; the separate log counts backtested worse
-// (R² 0.77 against 0.84), because each on its own can only scale the prediction by a fixed
+// (R² 0.77 against 0.84, same population), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
