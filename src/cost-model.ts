@@ -395,6 +395,22 @@ export interface Validation {
   };
   admission: { auroc: number; mean_predicted: number; observed_rate: number };
   tiers: GroupShare<string>[];
+  /**
+   * The same measures for the adults still registered and alive when the outcome year ends: a
+   * leaver's or a death's year is cut short, which no model of a full year can foresee. Peer
+   * tools (ACG, the Combined Predictive Model) report their figures on this population.
+   */
+  still_registered: {
+    patients: number;
+    cost: {
+      r_squared: number;
+      mean_observed: number;
+      mean_predicted: number;
+      calibration_by_decile: CalibrationDecile[];
+    };
+    high_cost_auroc: number;
+    admission_auroc: number;
+  };
 }
 
 /**
@@ -440,6 +456,18 @@ async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> 
   const observed = join((p) => p.obsCost);
   const admissionP = join((p) => p.adm);
   const admitted = join((p) => p.obsAdm);
+  // In the scoring order (pseudo_id): whether each adult is in the population at the as-of date.
+  const stayed = (
+    await queryRows<{ stayed: boolean }>(
+      ctx.conn,
+      `select c.pseudo_id is not null as stayed
+       from patient_features f
+       left join population c on c.ref = 'current' and c.pseudo_id = f.pseudo_id
+       where f.ref = 'train'
+       order by f.pseudo_id`,
+    )
+  ).map((r) => r.stayed);
+  if (stayed.length !== n) throw new Error('cost model: backtest rows and registrations disagree');
   const multiple = ctx.config.cohorts.highCostMultiple;
   const meanPredicted = mean(predicted);
   const meanObserved = mean(observed);
@@ -478,6 +506,37 @@ async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> 
       observed_rate: mean(admitted),
     },
     tiers: shareByGroup(observed, tiersOf(predicted, ctx.config.tiers)),
+    still_registered: stillRegistered(stayed, predicted, observed, admissionP, admitted, multiple),
+  };
+}
+
+function stillRegistered(
+  stayed: boolean[],
+  predicted: Float64Array,
+  observed: Float64Array,
+  admissionP: Float64Array,
+  admitted: Float64Array,
+  multiple: number,
+): Validation['still_registered'] {
+  const keep = (xs: Float64Array) => Float64Array.from(xs.filter((_, i) => stayed[i]));
+  const [p, o, ap, a] = [keep(predicted), keep(observed), keep(admissionP), keep(admitted)];
+  const threshold = multiple * mean(o);
+  return {
+    patients: p.length,
+    cost: {
+      r_squared: rSquared(o, p),
+      mean_observed: mean(o),
+      mean_predicted: mean(p),
+      calibration_by_decile: calibrationByDecile(p, o),
+    },
+    high_cost_auroc: auroc(
+      p,
+      Array.from(o, (v) => (v >= threshold ? 1 : 0)),
+    ),
+    admission_auroc: auroc(
+      ap,
+      Array.from(a, (v) => (v > 0 ? 1 : 0)),
+    ),
   };
 }
 
@@ -637,6 +696,7 @@ function modelCard(
 ): string {
   const p = models.periods;
   const t = ctx.config.tiers;
+  const r = v.still_registered;
   const card = [
     `# Model card: next-year cost and emergency admission`,
     '',
@@ -702,6 +762,11 @@ function modelCard(
     `| emergency admission: mean predicted / observed rate | ${pct(v.admission.mean_predicted)} / ${pct(v.admission.observed_rate)} |`,
     '',
     `The ${v.high_cost.multiple}x flag compares predicted cost >= ${v.high_cost.multiple} x mean predicted with observed cost >= ${v.high_cost.multiple} x mean observed.`,
+    '',
+    `Of these adults, ${r.patients.toLocaleString('en-GB')} were still registered and alive when the outcome year ended; the`,
+    "others' year was cut short by leaving or dying, which a model of a full year cannot foresee. On those",
+    `still registered (the population peer tools report on): R² ${fmt(r.cost.r_squared)}, ${v.high_cost.multiple}x flag AUROC ${fmt(r.high_cost_auroc)},`,
+    `emergency admission AUROC ${fmt(r.admission_auroc)}, mean predicted ${pounds(r.cost.mean_predicted)} against ${pounds(r.cost.mean_observed)} observed.`,
     '',
     '### Calibration by decile of predicted cost',
     '',
