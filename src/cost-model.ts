@@ -456,18 +456,16 @@ async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> 
   const observed = join((p) => p.obsCost);
   const admissionP = join((p) => p.adm);
   const admitted = join((p) => p.obsAdm);
-  // In the scoring order (pseudo_id): whether each adult is in the population at the as-of date.
+  // By scoring position: whether each adult is in the population at the as-of date.
   const stayed = (
     await queryRows<{ stayed: boolean }>(
       ctx.conn,
       `select c.pseudo_id is not null as stayed
-       from patient_features f
-       left join population c on c.ref = 'current' and c.pseudo_id = f.pseudo_id
-       where f.ref = 'train'
-       order by f.pseudo_id`,
+       from scoring_row s
+       left join population c on c.ref = 'current' and c.pseudo_id = s.pseudo_id
+       order by s.position`,
     )
   ).map((r) => r.stayed);
-  if (stayed.length !== n) throw new Error('cost model: backtest rows and registrations disagree');
   const multiple = ctx.config.cohorts.highCostMultiple;
   const meanPredicted = mean(predicted);
   const meanObserved = mean(observed);
@@ -533,10 +531,7 @@ function stillRegistered(
       p,
       Array.from(o, (v) => (v >= threshold ? 1 : 0)),
     ),
-    admission_auroc: auroc(
-      ap,
-      Array.from(a, (v) => (v > 0 ? 1 : 0)),
-    ),
+    admission_auroc: auroc(ap, a),
   };
 }
 

@@ -7,25 +7,25 @@ with conditions as (
 drugs as (
     select * from patient_drugs
 ),
+monthly as materialized (
+    select date_trunc('month', start_date) as month, count(*) as events from stg_activity group by 1
+),
 coverage as (
     -- Where the delivery's secondary care begins: the first month with at least a quarter of a
     -- typical month's activity, so a stray early record does not stretch everyone's history.
     select min(month) as coverage_start
-    from (select date_trunc('month', start_date) as month, count(*) as events from stg_activity group by 1)
-    where events >= 0.25 * (
-        select median(events) from (select count(*) as events from stg_activity group by date_trunc('month', start_date))
-    )
+    from monthly
+    where events >= 0.25 * (select median(events) from monthly)
 ),
 history_window as (
     -- Each reference date looks back over the configured months, or as far as the delivery
     -- reaches: the backtest's earliest date has less history than today, and the model is told.
+    -- (greatest ignores the null start of a delivery without activity.)
     select
         r.ref,
         r.ref_date,
-        greatest(
-            r.ref_date - to_months(getvariable('experience_months')),
-            coalesce(c.coverage_start - interval 1 day, r.ref_date - to_months(getvariable('experience_months')))
-        )::DATE as history_start
+        greatest(r.ref_date - to_months(getvariable('experience_months')), c.coverage_start - interval 1 day)::DATE
+            as history_start
     from reference_date r, coverage c
 ),
 history as (
