@@ -14,8 +14,8 @@ import { csvFiles, type FileContract } from '../src/contract.ts';
 import { openWorkDb } from '../src/db.ts';
 import { ingest } from '../src/ingest.ts';
 import { silentLogger } from '../src/log.ts';
-import { GENERATOR_VERSION } from '../src/synth/index.ts';
 import { projectPath } from '../src/paths.ts';
+import { cachedDelivery } from './deliveries.ts';
 import { postgresAvailable, runPostgresPeer } from './peer/postgres.ts';
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ const scale = Number(values.scale);
 const seed = Number(values.seed);
 const repeat = Number(values.repeat);
 const root = projectPath('bench');
-const delivery = join(root, 'data', `scale-${scale}-seed-${seed}-generator-${GENERATOR_VERSION}`);
+const delivery = cachedDelivery(scale, seed);
 const work = join(root, 'work');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -13,6 +13,7 @@ import { auroc, jaccard, rSquared } from '../src/model-metrics.ts';
 import { projectPath } from '../src/paths.ts';
 import { GENERATOR_VERSION } from '../src/synth/index.ts';
 import { readGroundTruth } from '../test/support/ground-truth.ts';
+import { cachedDelivery } from './deliveries.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,11 +22,7 @@ const { values } = parseArgs({
   },
 });
 const root = projectPath('bench');
-const delivery = join(
-  root,
-  'data',
-  `scale-${values.scale}-seed-${values.seed}-generator-${GENERATOR_VERSION}`,
-);
+const delivery = cachedDelivery(values.scale!, values.seed!);
 const out = join(root, 'work', 'models');
 
 function strata(args: string[]): void {
