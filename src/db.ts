@@ -13,6 +13,8 @@ export interface WorkDbOptions {
   tempDirectory: string;
   memoryLimit: string;
   threads: number;
+  /** Off for the work database: order is asked for where it matters. */
+  preserveInsertionOrder?: boolean;
 }
 
 export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
@@ -20,7 +22,7 @@ export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
     threads: String(opts.threads),
     memory_limit: opts.memoryLimit,
     temp_directory: opts.tempDirectory,
-    preserve_insertion_order: 'false',
+    preserve_insertion_order: String(opts.preserveInsertionOrder ?? false),
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
   });
