@@ -53,11 +53,15 @@ group by all;
 
 create or replace table activity_copy as
 with shared_hash as (
-    select row_hash
-    from activity_line
-    where drop_reason is null
-    group by row_hash
-    having count(*) > 1
+    -- Rows that share a hash sit side by side once sorted by it: a sort measured twice as
+    -- fast as a hash aggregate over tens of millions of distinct hashes.
+    select distinct row_hash
+    from (
+        select row_hash, lag(row_hash) over (order by row_hash) as previous_hash
+        from activity_line
+        where drop_reason is null
+    )
+    where row_hash = previous_hash
 ),
 numbered as (
     select
