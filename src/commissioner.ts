@@ -22,21 +22,17 @@ import type { RunContext } from './stage.ts';
 
 export type Breakdown = 'all' | 'age_sex' | 'deprivation';
 
-/** One exact (unrounded) aggregate: never published as it is. */
+/**
+ * One exact (unrounded) aggregate: never published as it is. Only what disclosure control
+ * needs is read out of the work database (names and orders stay there, for the tables).
+ */
 export interface GroupCell {
   /** Unique; made in SQL from the columns below. */
   cell_id: string;
   level: string;
-  level_order: number;
   org_code: string;
-  org_name: string;
-  pcn_code: string | null;
-  place: string | null;
-  group_type: string;
-  group_order: number;
   cohort: string;
   breakdown: Breakdown;
-  breakdown_order: number;
   age_band: string | null;
   sex: string | null;
   imd_quintile: string | null;
@@ -88,7 +84,9 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
   await runSqlFile(conn, 'marts/commissioner_cells.sql');
   const groups = await queryRows<GroupCell & Record<string, unknown>>(
     conn,
-    `select * from commissioner_cell order by level_order, org_code, group_order, breakdown_order, age_band, sex, imd_quintile`,
+    `select cell_id, level, org_code, cohort, breakdown, age_band, sex, imd_quintile, patients, observed_cost_12m, predicted_cost_12m
+     from commissioner_cell
+     order by level_order, org_code, group_order, breakdown_order, age_band, sex, imd_quintile`,
   );
   const attrition = await queryRows<AttritionCell & Record<string, unknown>>(
     conn,
