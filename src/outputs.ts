@@ -8,19 +8,32 @@ import { writeReport } from './report.ts';
 import type { RunContext } from './stage.ts';
 
 export async function writeOutputs(ctx: RunContext): Promise<void> {
-  const lists = await writePracticeLists(ctx);
+  // The lists and the aggregates share nothing but patient_list: written side by side, each
+  // on its own connection, the lists' one-thread writers and file flushes fill the gaps.
+  const listConnection = await ctx.instance.connect();
+  // Both finish before a failure of either is reported, so nothing writes after the run ends.
+  const [written, aggregates] = await Promise.allSettled([
+    writePracticeLists({ ...ctx, conn: listConnection }).finally(() => listConnection.closeSync()),
+    writeAggregates(ctx),
+  ]);
+  if (written.status === 'rejected') throw written.reason;
+  if (aggregates.status === 'rejected') throw aggregates.reason;
+  const lists = written.value;
   ctx.log.info('practice lists written', {
     practices: lists.practices,
     patients: lists.patients,
     seconds: round2(lists.seconds),
   });
+  ctx.manifest.practice_lists = { practices: lists.practices, patients: lists.patients };
+}
+
+async function writeAggregates(ctx: RunContext): Promise<void> {
   const summaries = await writeCommissionerSummaries(ctx);
   ctx.log.info('commissioner summaries written', {
     cells: summaries.cells,
     suppressed: summaries.suppressed,
     seconds: round2(summaries.seconds),
   });
-  ctx.manifest.practice_lists = { practices: lists.practices, patients: lists.patients };
   ctx.manifest.commissioner = {
     tables: summaries.tables,
     cells: summaries.cells,
