@@ -14,6 +14,7 @@ import {
 import { chmod, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { listValue, quotedIdentifier, quotedString } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, HFRS } from '../pipeline/frailty.ts';
@@ -141,6 +142,8 @@ const pct = (share: number) => `${+(share * 100).toFixed(2)}%`;
 /** ODS practice codes become folder names, so anything else is refused rather than trusted. */
 const ODS_PRACTICE = /^[A-Z0-9]{3,8}$/;
 
+const ROWS_PER_SHARE = 250_000;
+
 export interface PracticeListSummary {
   practices: number;
   patients: number;
@@ -216,33 +219,40 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
       params: {},
     },
   ];
-  const shares = shareOut(practices, ctx.config.resources.threads ?? availableParallelism());
+  // Shares of at most ~250,000 rows: a partitioned Parquet writer holds each practice's rows
+  // until it closes the file, so a share's size bounds a writer's memory.
+  const threads = ctx.config.resources.threads ?? availableParallelism();
+  const rows = practices.reduce((s, p) => s + p.patients, 0);
+  const shares = shareOut(practices, Math.max(threads, Math.ceil(rows / ROWS_PER_SHARE)));
+  const limit = pLimit(threads * formats.length);
   const written = (file: string, share: number) => join(scratch, `${file}.${share}`);
   await Promise.all(
     formats.flatMap((f) =>
-      shares.map(async (share, i) => {
-        const writer = await openWorkDb({
-          allowedDirectories: [scratch],
-          tempDirectory: join(scratch, `tmp.${f.file}.${i}`),
-          memoryLimit: '1GB',
-          threads: 1,
-          preserveInsertionOrder: true,
-        });
-        const c = await writer.connect();
-        try {
-          await c.run(
-            `copy (
+      shares.map((share, i) =>
+        limit(async () => {
+          const writer = await openWorkDb({
+            allowedDirectories: [scratch],
+            tempDirectory: join(scratch, `tmp.${f.file}.${i}`),
+            memoryLimit: '512MB',
+            threads: 1,
+            preserveInsertionOrder: true,
+          });
+          const c = await writer.connect();
+          try {
+            await c.run(
+              `copy (
                select practice_code, ${f.select} from read_parquet(${quotedString(ordered)})
                where practice_code between $first and $last
              ) to ${quotedString(written(f.file, i))}
              (${f.options}, partition_by (practice_code), write_partition_columns false)`,
-            { ...f.params, first: share.at(0)!.practice_code, last: share.at(-1)!.practice_code },
-          );
-        } finally {
-          c.closeSync();
-          writer.closeSync();
-        }
-      }),
+              { ...f.params, first: share.at(0)!.practice_code, last: share.at(-1)!.practice_code },
+            );
+          } finally {
+            c.closeSync();
+            writer.closeSync();
+          }
+        }),
+      ),
     ),
   );
 

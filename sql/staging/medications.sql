@@ -64,5 +64,4 @@ group by all;
 create or replace view stg_medication as
 select pseudo_id, issue_date, dmd_code, bnf_code, left(bnf_code, 9) as bnf_chemical, quantity, file_id
 from raw_medications
-where rowid not in (select row_id from medication_drop)
-  and rowid not in (select row_id from medication_copy);
+where rowid not in (select row_id from medication_drop union all select row_id from medication_copy);

@@ -66,5 +66,4 @@ group by all;
 create or replace view stg_observation as
 select pseudo_id, recorded_date, snomed_code, value, unit, file_id
 from raw_observations
-where rowid not in (select row_id from observation_drop)
-  and rowid not in (select row_id from observation_copy);
+where rowid not in (select row_id from observation_drop union all select row_id from observation_copy);
