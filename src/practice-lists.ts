@@ -291,7 +291,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
 }
 
 /** Practices (in code order) cut into at most n runs of about equal patients. */
-function shareOut<T extends { patients: number }>(practices: T[], n: number): T[][] {
+export function shareOut<T extends { patients: number }>(practices: T[], n: number): T[][] {
   const total = practices.reduce((s, p) => s + p.patients, 0);
   const shares: T[][] = [[]];
   let sofar = 0;
