@@ -285,7 +285,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
   rmSync(scratch, { recursive: true });
   return {
     practices: practices.length,
-    patients: practices.reduce((s, p) => s + p.patients, 0),
+    patients: rows,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -304,7 +304,7 @@ export function shareOut<T extends { patients: number }>(practices: T[], n: numb
 }
 
 /** DuckDB writes with the process umask; patient-level files are for their owner only, and flushed. */
-export async function sealFileAsync(path: string): Promise<void> {
+async function sealFileAsync(path: string): Promise<void> {
   await chmod(path, FILE_MODE);
   const handle = await open(path, 'r');
   try {
