@@ -7,7 +7,7 @@
 // the work database, into commissioner/summary.duckdb and a Parquet and CSV file per table.
 import { join } from 'node:path';
 import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, runSqlFile } from './db.ts';
+import { queryRows, readColumns, runSqlFile, type Row } from './db.ts';
 import {
   applyDisclosureControl,
   type AdditiveSet,
@@ -27,8 +27,10 @@ export type Breakdown = 'all' | 'age_sex' | 'deprivation';
  * needs is read out of the work database (names and orders stay there, for the tables).
  */
 export interface GroupCell {
-  /** Unique; made in SQL from the columns below. */
+  /** Unique, and the same text for the same cell in every run: disclosure control orders by it. */
   cell_id: string;
+  /** The cell's row in commissioner_cell, where its names and orders stay. */
+  cell_no: number;
   level: string;
   org_code: string;
   cohort: string;
@@ -82,12 +84,7 @@ export interface CommissionerAggregates {
  */
 export async function commissionerAggregates(conn: DuckDBConnection): Promise<CommissionerAggregates> {
   await runSqlFile(conn, 'marts/commissioner_cells.sql');
-  const groups = await queryRows<GroupCell & Record<string, unknown>>(
-    conn,
-    `select cell_id, level, org_code, cohort, breakdown, age_band, sex, imd_quintile, patients, observed_cost_12m, predicted_cost_12m
-     from commissioner_cell
-     order by level_order, org_code, group_order, breakdown_order, age_band, sex, imd_quintile`,
-  );
+  const groups = await readGroupCells(conn);
   const attrition = await queryRows<AttritionCell & Record<string, unknown>>(
     conn,
     // Every step for every organisation: one with no patients left (quarantined, say) has zeros.
@@ -107,6 +104,75 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
     'select level, level_order, org_code, practice_code from organisation order by level_order, org_code, practice_code',
   );
   return { groups, attrition, definitions, organisations };
+}
+
+/**
+ * The cells, about a hundred thousand at scale, leave the database as integer keys and
+ * figures; their names come once per organisation, group and breakdown, not once per cell.
+ */
+async function readGroupCells(conn: DuckDBConnection): Promise<GroupCell[]> {
+  const names = <T extends Row>(sql: string) => queryRows<T>(conn, sql);
+  const orgs = new Map(
+    (
+      await names<{ org_no: number; level: string; org_code: string }>(
+        'select distinct org_no, level, org_code from commissioner_cell',
+      )
+    ).map((o) => [o.org_no, o]),
+  );
+  const cohorts = new Map(
+    (
+      await names<{ group_order: number; cohort: string }>(
+        'select distinct group_order, cohort from commissioner_cell',
+      )
+    ).map((g) => [g.group_order, g.cohort]),
+  );
+  const breakdowns = new Map(
+    (
+      await names<
+        Pick<GroupCell, 'breakdown' | 'age_band' | 'sex' | 'imd_quintile'> & { breakdown_no: number }
+      >('select distinct breakdown_no, breakdown, age_band, sex, imd_quintile from commissioner_cell')
+    ).map((b) => [b.breakdown_no, b]),
+  );
+  const c = await readColumns(
+    conn,
+    `select cell_no, org_no, group_order, breakdown_no, patients::INTEGER as patients, observed_cost_12m, predicted_cost_12m
+     from commissioner_cell order by cell_no`,
+  );
+  const cellNo = c.cell_no as number[];
+  const orgNo = c.org_no as number[];
+  const groupOrder = c.group_order as number[];
+  const breakdownNo = c.breakdown_no as number[];
+  const patients = c.patients as number[];
+  const observed = c.observed_cost_12m as number[];
+  const predicted = c.predicted_cost_12m as number[];
+  return cellNo.map((cell_no, i) => {
+    const o = orgs.get(orgNo[i]!)!;
+    const cohort = cohorts.get(groupOrder[i]!)!;
+    const b = breakdowns.get(breakdownNo[i]!)!;
+    return {
+      cell_id: [
+        'group',
+        o.level,
+        o.org_code,
+        cohort,
+        b.breakdown,
+        b.age_band ?? '',
+        b.sex ?? '',
+        b.imd_quintile ?? '',
+      ].join('|'),
+      cell_no,
+      level: o.level,
+      org_code: o.org_code,
+      cohort,
+      breakdown: b.breakdown,
+      age_band: b.age_band,
+      sex: b.sex,
+      imd_quintile: b.imd_quintile,
+      patients: patients[i]!,
+      observed_cost_12m: observed[i]!,
+      predicted_cost_12m: predicted[i]!,
+    };
+  });
 }
 
 const orgKey = (level: string, org: string) => `${level}\u0001${org}`;
@@ -275,7 +341,7 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
 }
 
 export interface ControlledAggregates {
-  groups: (GroupCell & { published: PublishedCell })[];
+  groups: { cell: GroupCell; published: PublishedCell }[];
   attrition: (AttritionCell & { published: PublishedCell })[];
 }
 
@@ -301,7 +367,7 @@ export function controlAggregates(
   });
   const published = applyDisclosureControl(cells, additiveSets(agg), rules);
   return {
-    groups: agg.groups.map((c) => ({ ...c, published: published.get(groupCellId(c))! })),
+    groups: agg.groups.map((cell) => ({ cell, published: published.get(groupCellId(cell))! })),
     attrition: agg.attrition.map((a, i) => ({ ...a, published: published.get(ids[i]!)! })),
   };
 }
@@ -394,14 +460,14 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
     conn,
     'published_group_value',
     [
-      ['cell_id', 'VARCHAR'],
-      ['patients', 'BIGINT'],
+      ['cell_no', 'INTEGER'],
+      ['patients', 'INTEGER'],
       ['observed_cost_12m', 'BIGINT'],
       ['predicted_cost_12m', 'BIGINT'],
       ['suppressed', 'BOOLEAN'],
     ],
-    controlled.groups.map(({ cell_id, published: p }) => ({
-      cell_id,
+    controlled.groups.map(({ cell, published: p }) => ({
+      cell_no: cell.cell_no,
       patients: p.patients,
       observed_cost_12m: p.costs.observed ?? null,
       predicted_cost_12m: p.costs.predicted ?? null,
@@ -410,8 +476,9 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
   );
   await conn.run(
     `create or replace table published_group_cell as
-     select c.* exclude (patients, observed_cost_12m, predicted_cost_12m), v.* exclude (cell_id)
-     from commissioner_cell c join published_group_value v using (cell_id)`,
+     select c.* exclude (patients, observed_cost_12m, predicted_cost_12m), v.patients::BIGINT as patients,
+            v.* exclude (cell_no, patients)
+     from commissioner_cell c join published_group_value v using (cell_no)`,
   );
   await appendTable(
     conn,

@@ -13,9 +13,9 @@
 // (R² 0.77 against 0.84, same population), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
 import { join } from 'node:path';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
-import { queryRows, queryValue } from './db.ts';
+import { queryRows, queryValue, readColumns, type RawColumns } from './db.ts';
 import {
   describeFit,
   encode,
@@ -109,8 +109,6 @@ const FEATURE_COLUMNS = `
     next_cost_12m::DOUBLE as next_cost_12m,
     next_admitted::DOUBLE as next_admitted`;
 
-type RawColumns = Record<string, unknown[]>;
-
 function toFeatureRows(raw: RawColumns, withOutcome: boolean): FeatureRows {
   const n = raw.age_band_sex!.length;
   const num = (name: string): Float64Array => {
@@ -149,31 +147,6 @@ function toFeatureRows(raw: RawColumns, withOutcome: boolean): FeatureRows {
     cost: withOutcome ? num('next_cost_12m') : null,
     admitted: withOutcome ? num('next_admitted') : null,
   };
-}
-
-async function readColumns(
-  conn: DuckDBConnection,
-  sql: string,
-  params: Record<string, DuckDBValue>,
-): Promise<RawColumns> {
-  // Read chunk by chunk from the vectors: the reader's generic conversion of every value cost
-  // 2 s more of an 18 s fit at scale 1. The columns are DOUBLE or VARCHAR, which come as they are.
-  const result = await conn.run(sql, params);
-  const names = result.columnNames();
-  const columns: unknown[][] = names.map(() => []);
-  for (
-    let chunk = await result.fetchChunk();
-    chunk && chunk.rowCount > 0;
-    chunk = await result.fetchChunk()
-  ) {
-    const rows = chunk.rowCount;
-    for (let c = 0; c < names.length; c++) {
-      const vector = chunk.getColumnVector(c);
-      const out = columns[c]!;
-      for (let i = 0; i < rows; i++) out.push(vector.getItem(i));
-    }
-  }
-  return Object.fromEntries(names.map((name, c) => [name, columns[c]!]));
 }
 
 /**

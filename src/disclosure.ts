@@ -102,10 +102,6 @@ function byCountThenId(cells: readonly RawCell[], a: number, b: number): number 
   return ca.id < cb.id ? -1 : ca.id > cb.id ? 1 : 0;
 }
 
-function setKey(s: AdditiveSet): string {
-  return `${s.total}\u0000${[...s.parts].sort().join('\u0000')}`;
-}
-
 /**
  * Primary suppression of small counts, rounding of the rest, and secondary suppression
  * until no additive set (total plus its parts) has exactly one hidden member, which is
@@ -123,65 +119,110 @@ export function applyDisclosureControl(
   const r = resolveRules(rules);
   const n = cells.length;
   const indexOf = new Map<string, number>();
+  const costNames = new Set<string>();
   for (let i = 0; i < n; i++) {
     const c = cells[i]!;
     checkCount(c.patients, `cell ${c.id}`);
-    for (const v of [...Object.values(c.costs ?? {}), ...Object.values(c.means ?? {})]) {
-      if (!Number.isFinite(v))
-        throw new IntegrityError(`disclosure: cell ${c.id} has a cost or mean of ${v}`);
-    }
+    for (const values of [c.costs, c.means])
+      for (const name in values) {
+        if (!Number.isFinite(values[name]))
+          throw new IntegrityError(`disclosure: cell ${c.id} has a cost or mean of ${values[name]}`);
+        if (values === c.costs) costNames.add(name);
+      }
     if (indexOf.has(c.id)) throw new IntegrityError(`disclosure: cell ${c.id} is given more than once`);
     indexOf.set(c.id, i);
   }
+  // Costs as one flat array (cell by cost name), a missing cost counting as 0.
+  const names = [...costNames];
+  const kc = names.length;
+  const costs = new Float64Array(n * kc);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < kc; j++) costs[i * kc + j] = cells[i]!.costs?.[names[j]!] ?? 0;
+
+  // The sets as flat arrays: total[k], and the parts of set k at parts[partStart[k] .. partStart[k+1]).
+  const m = sets.length;
+  const setTotal = new Int32Array(m);
+  const partStart = new Int32Array(m + 1);
+  for (let k = 0; k < m; k++) partStart[k + 1] = partStart[k]! + sets[k]!.parts.length;
+  const parts = new Int32Array(partStart[m]!);
+  const label = (k: number) => `set with total ${sets[k]!.total}`;
+  for (let k = 0; k < m; k++) {
+    const s = sets[k]!;
+    const ti = indexOf.get(s.total);
+    if (ti === undefined)
+      throw new IntegrityError(`disclosure: ${label(k)} refers to unknown cell ${s.total}`);
+    if (s.parts.length === 0) throw new IntegrityError(`disclosure: ${label(k)} has no parts`);
+    setTotal[k] = ti;
+    for (let p = 0; p < s.parts.length; p++) {
+      const pi = indexOf.get(s.parts[p]!);
+      if (pi === undefined)
+        throw new IntegrityError(`disclosure: ${label(k)} refers to unknown cell ${s.parts[p]}`);
+      parts[partStart[k]! + p] = pi;
+    }
+  }
 
   // A canonical order of the sets, so the outcome depends on the data and not on the order
-  // the caller happened to list cells and sets in.
-  const keys = sets.map(setKey);
-  const order = sets
-    .map((_, i) => i)
-    .sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+  // the caller happened to list cells and sets in: by total id, then by the sorted part ids.
+  // Ids are ranked once and sets compared by rank, which orders them exactly as comparing the
+  // joined ids would, without building a long string per set.
+  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => {
+    const x = cells[a]!.id;
+    const y = cells[b]!.id;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) rank[byId[i]!] = i;
+  const partRanks = parts.map((pi) => rank[pi]!);
+  for (let k = 0; k < m; k++) partRanks.subarray(partStart[k], partStart[k + 1]).sort();
+  const order = Array.from({ length: m }, (_, k) => k).sort((a, b) => {
+    if (setTotal[a] !== setTotal[b]) return rank[setTotal[a]!]! - rank[setTotal[b]!]!;
+    const la = partStart[a + 1]! - partStart[a]!;
+    const lb = partStart[b + 1]! - partStart[b]!;
+    for (let j = 0; j < Math.min(la, lb); j++) {
+      const d = partRanks[partStart[a]! + j]! - partRanks[partStart[b]! + j]!;
+      if (d !== 0) return d;
+    }
+    return la - lb || a - b;
+  });
 
-  // Members of set k (its total first, then its parts) are members[start[k] .. start[k+1]).
-  const m = sets.length;
+  // Members of set k (its total first, then its parts) are members[start[k] .. start[k+1]),
+  // in canonical order; each set is checked to add up.
   const start = new Int32Array(m + 1);
-  for (let k = 0; k < m; k++) start[k + 1] = start[k]! + 1 + sets[order[k]!]!.parts.length;
+  for (let k = 0; k < m; k++) {
+    const g = order[k]!;
+    start[k + 1] = start[k]! + 1 + partStart[g + 1]! - partStart[g]!;
+  }
   const members = new Int32Array(start[m]!);
   const seen = new Int32Array(n).fill(-1);
+  const sums = new Float64Array(kc);
   for (let k = 0; k < m; k++) {
-    const s = sets[order[k]!]!;
-    const label = `set with total ${s.total}`;
-    const ti = indexOf.get(s.total);
-    if (ti === undefined) throw new IntegrityError(`disclosure: ${label} refers to unknown cell ${s.total}`);
-    if (s.parts.length === 0) throw new IntegrityError(`disclosure: ${label} has no parts`);
+    const g = order[k]!;
+    const ti = setTotal[g]!;
     members[start[k]!] = ti;
     seen[ti] = k;
     let sum = 0;
-    const costSums = new Map<string, number>();
-    for (let p = 0; p < s.parts.length; p++) {
-      const id = s.parts[p]!;
-      const pi = indexOf.get(id);
-      if (pi === undefined) throw new IntegrityError(`disclosure: ${label} refers to unknown cell ${id}`);
-      if (seen[pi] === k) throw new IntegrityError(`disclosure: ${label} names cell ${id} more than once`);
+    sums.fill(0);
+    for (let p = partStart[g]!, at = start[k]! + 1; p < partStart[g + 1]!; p++, at++) {
+      const pi = parts[p]!;
+      if (seen[pi] === k)
+        throw new IntegrityError(`disclosure: ${label(g)} names cell ${cells[pi]!.id} more than once`);
       seen[pi] = k;
-      members[start[k]! + 1 + p] = pi;
-      const part = cells[pi]!;
-      sum += part.patients;
-      for (const [name, v] of Object.entries(part.costs ?? {}))
-        costSums.set(name, (costSums.get(name) ?? 0) + v);
+      members[at] = pi;
+      sum += cells[pi]!.patients;
+      for (let j = 0; j < kc; j++) sums[j]! += costs[pi * kc + j]!;
     }
     const total = cells[ti]!;
     if (sum !== total.patients) {
       throw new IntegrityError(
-        `disclosure: ${label} has ${total.patients} patients but its ${s.parts.length} parts sum to ${sum}`,
+        `disclosure: ${label(g)} has ${total.patients} patients but its ${partStart[g + 1]! - partStart[g]!} parts sum to ${sum}`,
       );
     }
-    const totalCosts = total.costs ?? {};
-    for (const name of new Set([...Object.keys(totalCosts), ...costSums.keys()])) {
-      const want = totalCosts[name] ?? 0;
-      const got = costSums.get(name) ?? 0;
-      if (!costsAgree(want, got)) {
-        throw new IntegrityError(`disclosure: ${label} has ${name} cost ${want} but its parts sum to ${got}`);
-      }
+    for (let j = 0; j < kc; j++) {
+      const want = costs[ti * kc + j]!;
+      if (!costsAgree(want, sums[j]!))
+        throw new IntegrityError(
+          `disclosure: ${label(g)} has ${names[j]} cost ${want} but its parts sum to ${sums[j]}`,
+        );
     }
   }
 
@@ -245,21 +286,21 @@ export function applyDisclosureControl(
   }
 
   const out = new Map<string, PublishedCell>();
+  const money = (values: Record<string, number> | undefined, hidden: boolean) => {
+    const res: Record<string, number | null> = {};
+    for (const name in values) res[name] = hidden ? null : roundPounds(values[name]!);
+    return res;
+  };
   for (let i = 0; i < n; i++) {
     const c = cells[i]!;
     const hiddenHere = state[i] !== NONE;
-    const money = (values: Record<string, number> | undefined): Record<string, number | null> => {
-      const res: Record<string, number | null> = {};
-      for (const [name, v] of Object.entries(values ?? {})) res[name] = hiddenHere ? null : roundPounds(v);
-      return res;
-    };
     out.set(c.id, {
       id: c.id,
       patients: hiddenHere ? null : roundWith(c.patients, r),
       suppressed: hiddenHere,
       reason: state[i] === PRIMARY ? 'primary' : state[i] === SECONDARY ? 'secondary' : null,
-      costs: money(c.costs),
-      means: money(c.means),
+      costs: money(c.costs, hiddenHere),
+      means: money(c.means, hiddenHere),
     });
   }
   return out;

@@ -66,6 +66,8 @@ organisations as (
         o.level_order,
         o.org_code,
         o.org_name,
+        -- Small integer keys, so the cells leave the database as numbers rather than text.
+        dense_rank() over (order by o.level_order, o.org_code) as org_no,
         case when o.level_order <= 2 and count(distinct pcn.org_code) = 1 then min(pcn.org_code) end as pcn_code,
         case when o.level_order <= 3 and count(distinct place.org_code) = 1 then min(place.org_code) end as place
     from organisation o
@@ -77,13 +79,16 @@ adult_bands as (
     select distinct age_band, sex from adult_cells
 ),
 breakdown_cells as (
-    select 'all' as breakdown, 0 as breakdown_order, null::VARCHAR as age_band, null::VARCHAR as sex, null::VARCHAR as imd_quintile
-    union all
-    select 'age_sex', 1, a.age_band, s.sex, null
-    from (select distinct age_band from adult_bands) a cross join (select distinct sex from adult_bands) s
-    union all
-    select 'deprivation', 2, null, null, q
-    from unnest(['1', '2', '3', '4', '5', 'unknown']) t(q)
+    select *, row_number() over (order by breakdown_order, age_band, sex, imd_quintile) as breakdown_no
+    from (
+        select 'all' as breakdown, 0 as breakdown_order, null::VARCHAR as age_band, null::VARCHAR as sex, null::VARCHAR as imd_quintile
+        union all
+        select 'age_sex', 1, a.age_band, s.sex, null
+        from (select distinct age_band from adult_bands) a cross join (select distinct sex from adult_bands) s
+        union all
+        select 'deprivation', 2, null, null, q
+        from unnest(['1', '2', '3', '4', '5', 'unknown']) t(q)
+    )
 ),
 every_cell as (
     select o.*, d.group_type, d.group_order, d.cohort, b.*
@@ -92,7 +97,11 @@ every_cell as (
     cross join breakdown_cells b
 )
 select
-    concat_ws('|', 'group', e.level, e.org_code, e.cohort, e.breakdown, coalesce(e.age_band, ''), coalesce(e.sex, ''), coalesce(e.imd_quintile, '')) as cell_id,
+    row_number() over (
+        order by e.level_order, e.org_code, e.group_order, e.breakdown_order, e.age_band, e.sex, e.imd_quintile
+    )::INTEGER as cell_no,
+    e.org_no::INTEGER as org_no,
+    e.breakdown_no::INTEGER as breakdown_no,
     e.level,
     e.level_order,
     e.org_code,
