@@ -186,6 +186,8 @@ async function main() {
   const stages = stageNames.map((stage) => ({
     stage,
     seconds: median(runs.map((r) => r.stages.find((s) => s.stage === stage)?.seconds ?? 0)),
+    // Every repetition too: on a shared machine one slow run is common, and the spread says so.
+    each: runs.map((r) => round(r.stages.find((s) => s.stage === stage)?.seconds ?? 0)),
   }));
   const peakRss = Math.max(...runs.map((r) => r.peak_rss_mb));
 
@@ -215,7 +217,9 @@ async function main() {
     work_database: values['work-database'] ?? 'memory (default)',
     input_rows: rows,
     floor_s: round(floorS),
+    floor_each_s: floors.map((f) => round(f.seconds)),
     run_s: round(runS),
+    run_each_s: runs.map((r) => round(r.seconds)),
     run_to_floor: round(runS / floorS),
     peer_s: peer ? round(peer.total_s) : null,
     peer_ingest_s: peer ? round(peer.ingest_s) : null,
@@ -230,10 +234,12 @@ async function main() {
     stages: stages.map((s) => ({ ...s, to_floor: round(s.seconds / floorS) })),
   };
   mkdirSync(join(root, 'results'), { recursive: true });
-  // A run with a non-default work database or memory limit is kept beside the default one.
+  // A run with a non-default work database or memory limit, or without the peer, is kept
+  // beside the default one.
   const variant = [
     values['work-database'] ? `-${values['work-database']}` : '',
     values['memory-limit'] ? `-${values['memory-limit']}` : '',
+    values['no-peer'] ? '-no-peer' : '',
   ].join('');
   const file = join(root, 'results', `${result.date.slice(0, 10)}-${scale}${variant}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
