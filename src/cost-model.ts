@@ -738,11 +738,15 @@ function modelCard(
     '',
     '### Calibration by decile of predicted cost',
     '',
-    '| decile | adults | mean predicted | mean observed | observed / predicted |',
-    '|---:|---:|---:|---:|---:|',
+    'The standard error is how far the ratio would move by chance alone, from the spread of costs',
+    'within the decile: a ratio within about two standard errors of 1 is consistent with a',
+    'calibrated model.',
+    '',
+    '| decile | adults | mean predicted | mean observed | observed / predicted | standard error |',
+    '|---:|---:|---:|---:|---:|---:|',
     ...v.cost.calibration_by_decile.map(
       (d) =>
-        `| ${d.decile} | ${d.patients.toLocaleString('en-GB')} | ${pounds(d.mean_predicted)} | ${pounds(d.mean_observed)} | ${fmt(d.ratio, 2)} |`,
+        `| ${d.decile} | ${d.patients.toLocaleString('en-GB')} | ${pounds(d.mean_predicted)} | ${pounds(d.mean_observed)} | ${fmt(d.ratio, 2)} | ${fmt(d.ratio_standard_error, 3)} |`,
     ),
     '',
     '### Share of next-year cost by risk tier',

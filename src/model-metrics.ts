@@ -139,6 +139,13 @@ export interface CalibrationDecile {
   mean_observed: number;
   /** mean_observed / mean_predicted (observed-to-expected); null when mean_predicted is 0. */
   ratio: number | null;
+  /**
+   * Standard error of that ratio from the spread of observed values in the decile (sample
+   * standard deviation / sqrt(patients) / mean_predicted): how far the ratio would wander
+   * by chance alone. Costs are skewed, so at a few thousand people a decile's ratio moves by
+   * several per cent between equally good samples. Null with one patient or no prediction.
+   */
+  ratio_standard_error: number | null;
 }
 
 /**
@@ -167,12 +174,16 @@ export function calibrationByDecile(
     const patients = to - from;
     const meanP = sumP / patients;
     const meanO = sumO / patients;
+    let squares = 0;
+    for (let k = from; k < to; k++) squares += (observed[order[k]!]! - meanO) ** 2;
+    const sd = patients > 1 ? Math.sqrt(squares / (patients - 1)) : null;
     out.push({
       decile: d,
       patients,
       mean_predicted: meanP,
       mean_observed: meanO,
       ratio: meanP !== 0 ? meanO / meanP : null,
+      ratio_standard_error: sd !== null && meanP !== 0 ? sd / Math.sqrt(patients) / meanP : null,
     });
   }
   return out;

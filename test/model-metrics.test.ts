@@ -56,12 +56,15 @@ describe('calibrationByDecile', () => {
     const observed = predicted.map((p) => (p % 2 === 1 ? 2 * p : 0));
     const table = calibrationByDecile(predicted, observed);
     expect(table).toHaveLength(10);
+    // Two observed values a and b: sample sd |a - b| / sqrt(2), standard error of their mean
+    // |a - b| / 2, divided by the mean predicted.
     expect(table[0]).toEqual({
       decile: 1,
       patients: 2,
       mean_predicted: 1.5,
       mean_observed: 1,
       ratio: 1 / 1.5,
+      ratio_standard_error: expect.closeTo(2 / 2 / 1.5, 12),
     });
     expect(table[9]).toEqual({
       decile: 10,
@@ -69,6 +72,7 @@ describe('calibrationByDecile', () => {
       mean_predicted: 19.5,
       mean_observed: 19,
       ratio: 19 / 19.5,
+      ratio_standard_error: expect.closeTo(38 / 2 / 19.5, 12),
     });
     for (const [d, row] of table.entries()) {
       // Decile d+1 holds predicted 2d+1 and 2d+2; only the odd one has cost 2(2d+1).
@@ -86,11 +90,18 @@ describe('calibrationByDecile', () => {
     expect(table[0]!.mean_observed).toBe(0.5); // rows 0 and 1
     expect(table[3]!.mean_observed).toBe(7); // rows 6, 7, 8
     expect(table[9]!.mean_observed).toBe(21); // rows 20, 21, 22
+    // Rows 20, 21, 22: sample sd 1, so the standard error is 1 / sqrt(3) over a prediction of 1.
+    expect(table[9]!.ratio_standard_error).toBeCloseTo(1 / Math.sqrt(3), 12);
   });
 
   it('reports a null ratio when nothing was predicted', () => {
     const table = calibrationByDecile(new Array(10).fill(0), new Array(10).fill(1));
-    expect(table.every((r) => r.ratio === null)).toBe(true);
+    expect(table.every((r) => r.ratio === null && r.ratio_standard_error === null)).toBe(true);
+  });
+
+  it('has no standard error for a decile of one', () => {
+    const table = calibrationByDecile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(table.every((r) => r.patients === 1 && r.ratio_standard_error === null)).toBe(true);
   });
 });
 
