@@ -13,14 +13,15 @@
 // (R² 0.77 against 0.84, same population), because each on its own can only scale the prediction by a fixed
 // factor, whatever the clinical record says to expect.
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { quotedIdentifier, type DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
-import { queryRows, queryValue, readColumns, type RawColumns } from './db.ts';
+import { queryRows, readColumns, type RawColumns } from './db.ts';
 import {
   describeFit,
   encode,
   learnEncoding,
   predictColumns,
+  predictSql,
   type Columns,
   type Encoding,
   type Family,
@@ -44,9 +45,6 @@ import { openGlmPool, type GlmPool } from './glm-pool.ts';
 import { writeFileDurable } from './publish.ts';
 
 export const COST_FAMILY: Family = 'tweedie';
-
-/** Rows scored per read: bounds memory at about 100k rows x the feature columns. */
-const SCORE_CHUNK_ROWS = 100_000;
 
 const conditionIds = conditions.map((c) => c.id);
 function conditionColumn(id: string): string {
@@ -276,74 +274,78 @@ function mean(xs: ArrayLike<number>): number {
 }
 
 /**
- * Scores every adult at a reference date in pseudo_id order, a block of rows at a time so
- * that memory stays bounded at system scale; `each` receives each block's rows, the
- * position of its first row, and the predictions. The rows are numbered once into
- * scoring_row (position = rank in pseudo_id order), which is left for the caller to join.
+ * The model's inputs at a reference date as SQL over patient_features: the columns
+ * toFeatureRows makes for fitting, made the same way (nulls as 0, counts on the log scale,
+ * a flag per condition from its bit), so that a row scores alike in either place.
  */
-async function scoreInBlocks(
+const SCORING_FEATURES = `
+    select
+        pseudo_id,
+        age_band_sex,
+        imd_decile::VARCHAR as imd_decile,
+        coalesce(efi_category, '(missing)') as efi_category,
+        coalesce(coded_frailty, 'none') as coded_frailty,
+        coalesce(condition_count, 0)::DOUBLE as condition_count,
+        coalesce(efi_score, 0)::DOUBLE as efi_score,
+        coalesce(hfrs, 0)::DOUBLE as hfrs,
+        coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
+        ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
+        ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
+        coalesce(history_events, 0)::DOUBLE as history_events,
+        coalesce(history_years, 0)::DOUBLE as history_years,
+        ${conditionIds
+          .map(
+            (id, k) =>
+              `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
+          )
+          .join(',\n        ')},
+        next_cost_12m::DOUBLE as next_cost_12m,
+        next_admitted::DOUBLE as next_admitted
+    from patient_features
+    where ref = $ref`;
+
+/**
+ * Scores every adult at a reference date into a temp table (pseudo_id, the two predictions,
+ * the outcomes where known), in the database: a million rows never come out to JavaScript.
+ * The experience term is worked out as addExperience does, from the first stage in SQL.
+ */
+async function scoreInDatabase(
   ctx: RunContext,
   pair: FittedPair,
   ref: Ref,
-  each: (
-    rows: FeatureRows,
-    first: number,
-    cost: Float64Array,
-    admission: Float64Array,
-  ) => void | Promise<void>,
-): Promise<number> {
+  table: string,
+): Promise<void> {
+  const { experience } = pair;
+  const expected = predictSql(experience.fit, experience.encoding, 'first_stage', quotedIdentifier);
+  const cost = predictSql(pair.cost, pair.encoding, 'cost', quotedIdentifier);
+  const admission = predictSql(pair.admission, pair.encoding, 'admission', quotedIdentifier);
   await ctx.conn.run(
-    `create or replace temp table scoring_row as
-     select (row_number() over (order by pseudo_id) - 1)::INTEGER as position, *
-     from (select pseudo_id, ${FEATURE_COLUMNS} from patient_features where ref = $ref)
-     order by position`,
-    { ref },
+    `create or replace temp table ${quotedIdentifier(table)} as
+     with features as (${SCORING_FEATURES}),
+     rated as (
+         select *, ln(($shape + history_events) / ($shape + ${expected.sql} * history_years)) as experience
+         from features
+     )
+     select pseudo_id, ${cost.sql} as predicted_cost_12m, ${admission.sql} as admission_probability_12m,
+            next_cost_12m, next_admitted
+     from rated`,
+    { ...expected.params, ...cost.params, ...admission.params, shape: experience.shape, ref },
   );
-  const total = Number(await queryValue(ctx.conn, 'select count(*) from scoring_row'));
-  for (let first = 0; first < total; first += SCORE_CHUNK_ROWS) {
-    const raw = await readColumns(
-      ctx.conn,
-      `select * exclude (position, pseudo_id) from scoring_row
-       where position >= $first and position < $last order by position`,
-      { first, last: first + SCORE_CHUNK_ROWS },
-    );
-    const rows = toFeatureRows(raw, ref !== 'current');
-    addExperience(rows, pair.experience);
-    await each(
-      rows,
-      first,
-      predictColumns(pair.cost, pair.encoding, rows.columns, rows.n),
-      predictColumns(pair.admission, pair.encoding, rows.columns, rows.n),
-    );
-  }
-  return total;
 }
 
 async function writePredictions(
   ctx: RunContext,
   pair: FittedPair,
 ): Promise<{ adults: number; meanPredicted: number }> {
-  await ctx.conn.run(`create or replace temp table scored_position (
-    position INTEGER, predicted_cost_12m DOUBLE, admission_probability_12m DOUBLE)`);
-  let sum = 0;
-  const adults = await scoreInBlocks(ctx, pair, 'current', async (rows, first, cost, admission) => {
-    const appender = await ctx.conn.createAppender('scored_position');
-    for (let i = 0; i < rows.n; i++) {
-      appender.appendInteger(first + i);
-      appender.appendDouble(cost[i]!);
-      appender.appendDouble(admission[i]!);
-      appender.endRow();
-      sum += cost[i]!;
-    }
-    appender.closeSync();
-  });
+  await scoreInDatabase(ctx, pair, 'current', 'scored_current');
   await ctx.conn.run(`create or replace table patient_prediction as
-    select r.pseudo_id, s.predicted_cost_12m, s.admission_probability_12m
-    from scoring_row r
-    join scored_position s using (position)`);
-  await ctx.conn.run('drop table scored_position');
-  await ctx.conn.run('drop table scoring_row');
-  return { adults, meanPredicted: adults > 0 ? sum / adults : NaN };
+    select pseudo_id, predicted_cost_12m, admission_probability_12m from scored_current`);
+  await ctx.conn.run('drop table scored_current');
+  const [row] = await queryRows<{ adults: number; mean: number | null }>(
+    ctx.conn,
+    'select count(*) as adults, avg(predicted_cost_12m) as mean from patient_prediction',
+  );
+  return { adults: row!.adults, meanPredicted: row!.mean ?? NaN };
 }
 
 export interface Validation {
@@ -412,33 +414,25 @@ function tiersOf(predicted: Float64Array, tiers: RunContext['config']['tiers']):
 }
 
 async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> {
-  const parts: { cost: Float64Array; adm: Float64Array; obsCost: Float64Array; obsAdm: Float64Array }[] = [];
-  const n = await scoreInBlocks(ctx, pair, 'train', (rows, _first, cost, adm) => {
-    parts.push({ cost, adm, obsCost: rows.cost!, obsAdm: rows.admitted! });
-  });
-  const join = (pick: (p: (typeof parts)[number]) => Float64Array): Float64Array => {
-    const out = new Float64Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(pick(p), at);
-      at += pick(p).length;
-    }
-    return out;
-  };
-  const predicted = join((p) => p.cost);
-  const observed = join((p) => p.obsCost);
-  const admissionP = join((p) => p.adm);
-  const admitted = join((p) => p.obsAdm);
-  // By scoring position: whether each adult is in the population at the as-of date.
-  const stayed = (
-    await queryRows<{ stayed: boolean }>(
-      ctx.conn,
-      `select c.pseudo_id is not null as stayed
-       from scoring_row s
-       left join population c on c.ref = 'current' and c.pseudo_id = s.pseudo_id
-       order by s.position`,
-    )
-  ).map((r) => r.stayed);
+  await scoreInDatabase(ctx, pair, 'train', 'scored_backtest');
+  // In pseudo_id order, so the metrics break ties as they always have; with whether each
+  // adult is in the population at the as-of date (still registered and alive).
+  const scored = await readColumns(
+    ctx.conn,
+    `select s.predicted_cost_12m, s.admission_probability_12m, s.next_cost_12m, s.next_admitted,
+            c.pseudo_id is not null as stayed
+     from scored_backtest s
+     left join population c on c.ref = 'current' and c.pseudo_id = s.pseudo_id
+     order by s.pseudo_id`,
+  );
+  await ctx.conn.run('drop table scored_backtest');
+  const column = (name: string) => Float64Array.from(scored[name] as number[]);
+  const predicted = column('predicted_cost_12m');
+  const observed = column('next_cost_12m');
+  const admissionP = column('admission_probability_12m');
+  const admitted = column('next_admitted');
+  const stayed = scored.stayed as boolean[];
+  const n = predicted.length;
   const multiple = ctx.config.cohorts.highCostMultiple;
   const meanPredicted = mean(predicted);
   const meanObserved = mean(observed);

@@ -537,7 +537,18 @@ export function predictGlm(fit: GlmFit, design: Design): Float64Array {
  * from the raw rows without building the design: scoring a million rows this way avoids
  * writing (and collecting) a million-by-p matrix.
  */
-export function predictColumns(fit: GlmFit, enc: Encoding, rows: Columns, n: number): Float64Array {
+/** A fit resolved against its encoding: what every prediction adds up, term by term. */
+interface LinearPredictor {
+  /** Intercept less each slope times its training mean. */
+  base: number;
+  /** Numeric terms with a non-zero slope, per unit of the raw column (not the standardised one). */
+  numeric: { name: string; slope: number }[];
+  categorical: { name: string; byLevel: Map<string, number>; reference: string; fallback: number }[];
+  binomial: boolean;
+  limit: number;
+}
+
+function linearPredictor(fit: GlmFit, enc: Encoding, fn: string): LinearPredictor {
   const dropped = new Set(fit.dropped);
   const coefficient = new Map(
     fit.names.map((name, j) => [name, dropped.has(name) ? 0 : fit.coefficients[j]!]),
@@ -546,39 +557,83 @@ export function predictColumns(fit: GlmFit, enc: Encoding, rows: Columns, n: num
   for (const cat of enc.categorical)
     for (const level of cat.levels) covered.add(levelColumn(cat.name, level));
   const missing = fit.names.filter((name) => !dropped.has(name) && !covered.has(name));
-  if (missing.length > 0) throw new RangeError(`predictColumns: encoding lacks ${missing.join(', ')}`);
+  if (missing.length > 0) throw new RangeError(`${fn}: encoding lacks ${missing.join(', ')}`);
   const of = (name: string): number => coefficient.get(name) ?? 0;
   // c * (x - mean) / sd = (c / sd) * x - (c / sd) * mean: the second part is the same for
   // every row, and the first is nothing where x is 0 (most condition flags, most rows).
   let base = of(INTERCEPT);
-  const terms = enc.numeric
+  const numeric = enc.numeric
     .map((num) => ({ num, slope: of(num.name) / (num.sd > 0 ? num.sd : 1) }))
     .filter((t) => t.slope !== 0);
-  for (const { num, slope } of terms) base -= slope * num.mean;
-  const eta = new Float64Array(n).fill(base);
-  for (const { num, slope } of terms) {
-    const col = columnOf(rows, num.name, n, 'predictColumns');
+  for (const { num, slope } of numeric) base -= slope * num.mean;
+  const binomial = fit.family === 'binomial';
+  return {
+    base,
+    numeric: numeric.map(({ num, slope }) => ({ name: num.name, slope })),
+    categorical: enc.categorical.map((cat) => {
+      const byLevel = new Map(cat.levels.map((level) => [level, of(levelColumn(cat.name, level))] as const));
+      return { name: cat.name, byLevel, reference: cat.reference, fallback: byLevel.get(OTHER_LEVEL) ?? 0 };
+    }),
+    binomial,
+    limit: binomial ? LOGIT_ETA_LIMIT : LOG_ETA_LIMIT,
+  };
+}
+
+export function predictColumns(fit: GlmFit, enc: Encoding, rows: Columns, n: number): Float64Array {
+  const lp = linearPredictor(fit, enc, 'predictColumns');
+  const eta = new Float64Array(n).fill(lp.base);
+  for (const { name, slope } of lp.numeric) {
+    const col = columnOf(rows, name, n, 'predictColumns');
     for (let i = 0; i < n; i++) {
-      const x = numericValue(col[i], num.name, i, 'predictColumns');
+      const x = numericValue(col[i], name, i, 'predictColumns');
       if (x !== 0) eta[i]! += slope * x;
     }
   }
-  for (const cat of enc.categorical) {
+  for (const cat of lp.categorical) {
     const col = columnOf(rows, cat.name, n, 'predictColumns');
-    const byLevel = new Map(cat.levels.map((level) => [level, of(levelColumn(cat.name, level))] as const));
-    const fallback = byLevel.get(OTHER_LEVEL) ?? 0;
     for (let i = 0; i < n; i++) {
       const level = levelOf(col[i]);
-      eta[i]! += byLevel.get(level) ?? (level === cat.reference ? 0 : fallback);
+      eta[i]! += cat.byLevel.get(level) ?? (level === cat.reference ? 0 : cat.fallback);
     }
   }
-  const binomial = fit.family === 'binomial';
-  const limit = binomial ? LOGIT_ETA_LIMIT : LOG_ETA_LIMIT;
   for (let i = 0; i < n; i++) {
-    const e = clampEta(eta[i]!, limit);
-    eta[i] = binomial ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
+    const e = clampEta(eta[i]!, lp.limit);
+    eta[i] = lp.binomial ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
   }
   return eta;
+}
+
+/**
+ * The same prediction as predictColumns, as a SQL expression, for scoring rows where they
+ * are: in the database, side by side on every core, instead of carried out to JavaScript.
+ * It reads columns named as the encoding's features (numeric ones never null, categorical
+ * ones as text); every number and level is a bound parameter whose name starts with
+ * `prefix`, and `identifier` quotes a column name. Sums run in predictColumns' order.
+ */
+export function predictSql(
+  fit: GlmFit,
+  enc: Encoding,
+  prefix: string,
+  identifier: (name: string) => string,
+): { sql: string; params: Record<string, number | string> } {
+  const lp = linearPredictor(fit, enc, 'predictSql');
+  const params: Record<string, number | string> = {};
+  const bind = (value: number | string): string => {
+    const name = `${prefix}_${Object.keys(params).length}`;
+    params[name] = value;
+    return `$${name}`;
+  };
+  let eta = `${bind(lp.base)}::DOUBLE`;
+  for (const { name, slope } of lp.numeric) eta = `(${eta} + ${bind(slope)} * ${identifier(name)})`;
+  for (const cat of lp.categorical) {
+    const whens = [...cat.byLevel].map(([level, c]) => `when ${bind(level)} then ${bind(c)}`);
+    whens.push(`when ${bind(cat.reference)} then 0`);
+    const level = `coalesce(${identifier(cat.name)}, ${bind(MISSING_LEVEL)})`;
+    eta = `(${eta} + case ${level} ${whens.join(' ')} else ${bind(cat.fallback)} end)`;
+  }
+  const limit = bind(lp.limit);
+  const clamped = `greatest(least(${eta}, ${limit}), -${limit})`;
+  return { sql: lp.binomial ? `1 / (1 + exp(-${clamped}))` : `exp(${clamped})`, params };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ import {
   learnEncoding,
   predictColumns,
   predictGlm,
+  predictSql,
   type Columns,
   type Design,
   type GlmFit,
 } from '../src/glm.ts';
+import { DuckDBInstance, listValue, quotedIdentifier } from '@duckdb/node-api';
 import { mulberry32 } from '../src/synth/random.ts';
 
 function normal(rand: () => number): number {
@@ -417,6 +419,51 @@ describe('feature encoding', () => {
       const byDesign = predictGlm(fit, encode(scoring, enc, 5));
       const byColumns = predictColumns(fit, enc, scoring, 5);
       byDesign.forEach((p, i) => expect(byColumns[i]).toBeCloseTo(p, 12));
+    }
+  });
+
+  it('scores in SQL as it does in JavaScript, unseen and missing levels included', async () => {
+    const enc = learnEncoding(rows, spec);
+    const random = mulberry32(11);
+    const d = encode(rows, enc, n);
+    const y = Float64Array.from({ length: n }, () => Math.floor(random() * 4));
+    const yes = Float64Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+    const m = 200;
+    const levels = ['95+', '45-64', '65-74', null, '18-44', '85+', '75-84'];
+    const scoring = {
+      age_band: Array.from({ length: m }, () => levels[Math.floor(random() * levels.length)]!),
+      sex: Array.from({ length: m }, () => ['X', 'M', 'F', 'I'][Math.floor(random() * 4)]!),
+      imd_decile: Float64Array.from({ length: m }, () => 1 + Math.floor(random() * 10)),
+      flat: Float64Array.from({ length: m }, () => 3 + random()),
+    };
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      await conn.run(
+        `create table scoring as select unnest($age) as age_band, unnest($sex) as sex,
+           unnest($imd) as imd_decile, unnest($flat) as flat, unnest(range(${m})) as i`,
+        {
+          age: listValue(scoring.age_band),
+          sex: listValue(scoring.sex),
+          imd: listValue([...scoring.imd_decile]),
+          flat: listValue([...scoring.flat]),
+        },
+      );
+      for (const fit of [
+        fitGlm(d, y, { family: 'tweedie', tweediePower: 1.5, ridge: 1e-3 }),
+        fitGlm(d, yes, { family: 'binomial', ridge: 1e-3 }),
+      ]) {
+        const inJs = predictColumns(fit, enc, scoring, m);
+        const { sql, params } = predictSql(fit, enc, 'c', quotedIdentifier);
+        const inSql = (
+          await conn.runAndReadAll(`select ${sql} as p from scoring order by i`, params)
+        ).getColumnsJS()[0]! as number[];
+        expect(inSql).toHaveLength(m);
+        inSql.forEach((p, i) => expect(p / inJs[i]!).toBeCloseTo(1, 12));
+      }
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
     }
   });
 });
