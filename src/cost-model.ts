@@ -309,12 +309,7 @@ const SCORING_FEATURES = `
  * the outcomes where known), in the database: a million rows never come out to JavaScript.
  * The experience term is worked out as addExperience does, from the first stage in SQL.
  */
-async function scoreInDatabase(
-  ctx: RunContext,
-  pair: FittedPair,
-  ref: Ref,
-  table: string,
-): Promise<void> {
+async function scoreInDatabase(ctx: RunContext, pair: FittedPair, ref: Ref, table: string): Promise<void> {
   const { experience } = pair;
   const expected = predictSql(experience.fit, experience.encoding, 'first_stage', quotedIdentifier);
   const cost = predictSql(pair.cost, pair.encoding, 'cost', quotedIdentifier);
