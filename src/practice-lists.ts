@@ -215,7 +215,8 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
     {
       file: 'risk-list.parquet',
       select: names.map(quotedIdentifier).join(', '),
-      options: 'format parquet, compression zstd',
+      // Snappy: at 1x a tenth less work than zstd across the lists, for files a little larger.
+      options: 'format parquet, compression snappy',
       params: {},
     },
   ];
