@@ -338,7 +338,9 @@ async function writePredictions(
   await ctx.conn.run('drop table scored_current');
   const [row] = await queryRows<{ adults: number; mean: number | null }>(
     ctx.conn,
-    'select count(*) as adults, avg(predicted_cost_12m) as mean from patient_prediction',
+    // Summed as exact decimals: a float sum would depend on the order threads add in.
+    `select count(*) as adults, (sum(predicted_cost_12m::DECIMAL(38, 8)) / count(*))::DOUBLE as mean
+     from patient_prediction`,
   );
   return { adults: row!.adults, meanPredicted: row!.mean ?? NaN };
 }

@@ -22,7 +22,8 @@ activity as (
 predictions as (
     select
         *,
-        avg(predicted_cost_12m) over () as mean_predicted_cost,
+        -- Exact decimals, so the mean (and the 3x threshold) is the same whatever order threads add in.
+        (sum(predicted_cost_12m::DECIMAL(38, 8)) over () / count(*) over ())::DOUBLE as mean_predicted_cost,
         row_number() over (order by predicted_cost_12m desc, pseudo_id) as risk_rank,
         count(*) over () as ranked_adults
     from patient_prediction
