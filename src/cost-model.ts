@@ -74,6 +74,7 @@ const FEATURES: FeatureSpec = {
 
 type Ref = 'current' | 'train' | 'backtest';
 
+/** A fitting sample: adults at a reference date whose outcome year is complete. */
 interface FeatureRows {
   n: number;
   columns: Columns;
@@ -81,69 +82,57 @@ interface FeatureRows {
   events: Float64Array;
   /** Length of that history in years (the same for every row of a reference date). */
   historyYears: Float64Array;
-  /** Null where the outcome year is not yet complete (the current date). */
-  cost: Float64Array | null;
-  admitted: Float64Array | null;
+  /** The outcome: cost and any emergency admission in the 12 months after the date. */
+  cost: Float64Array;
+  admitted: Float64Array;
 }
 
-// Raw columns are cast in SQL so every number arrives as a JS number (never a bigint), and
-// the conditions arrive as one number whose bit k is condition k (patient_condition_set): strings are
-// the slowest thing to carry out of DuckDB, and a million lists of them cost seconds.
-// Rows come in pseudo_id order; a row's position stands in for its pseudo_id.
-const FEATURE_COLUMNS = `
-    age_band_sex,
-    imd_decile,
-    coalesce(efi_category, '(missing)') as efi_category,
-    coalesce(coded_frailty, 'none') as coded_frailty,
-    condition_count::DOUBLE as condition_count,
-    coalesce(efi_score, 0)::DOUBLE as efi_score,
-    coalesce(hfrs, 0)::DOUBLE as hfrs,
-    distinct_drugs_12m::DOUBLE as distinct_drugs_12m,
-    prior_cost_12m::DOUBLE as prior_cost_12m,
-    prior_emergency_admissions::DOUBLE as prior_emergency_admissions,
-    history_events::DOUBLE as history_events,
-    history_years::DOUBLE as history_years,
-    condition_bits,
-    next_cost_12m::DOUBLE as next_cost_12m,
-    next_admitted::DOUBLE as next_admitted`;
+/**
+ * The model's inputs at a reference date, as SQL over patient_features: nulls as 0, counts
+ * on the log scale (under a log link a linear count would multiply the prediction by a
+ * constant per event), a flag per condition from its bit in condition_bits. The fitting
+ * samples and the scoring both read these columns, so they cannot drift apart.
+ */
+const MODEL_FEATURES = `
+    select
+        pseudo_id,
+        age_band_sex,
+        imd_decile::VARCHAR as imd_decile,
+        coalesce(efi_category, '(missing)') as efi_category,
+        coalesce(coded_frailty, 'none') as coded_frailty,
+        coalesce(condition_count, 0)::DOUBLE as condition_count,
+        coalesce(efi_score, 0)::DOUBLE as efi_score,
+        coalesce(hfrs, 0)::DOUBLE as hfrs,
+        coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
+        ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
+        ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
+        coalesce(history_events, 0)::DOUBLE as history_events,
+        coalesce(history_years, 0)::DOUBLE as history_years,
+        ${conditionIds
+          .map(
+            (id, k) =>
+              `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
+          )
+          .join(',\n        ')},
+        next_cost_12m::DOUBLE as next_cost_12m,
+        next_admitted::DOUBLE as next_admitted
+    from patient_features
+    where ref = $ref`;
 
-function toFeatureRows(raw: RawColumns, withOutcome: boolean): FeatureRows {
+function toFeatureRows(raw: RawColumns): FeatureRows {
   const n = raw.age_band_sex!.length;
-  const num = (name: string): Float64Array => {
-    const src = raw[name]!;
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = (src[i] as number | null) ?? 0;
-    return out;
-  };
-  const log1pOf = (name: string): Float64Array => num(name).map((v) => Math.log1p(v));
+  const num = (name: string) => Float64Array.from(raw[name] as number[]);
   const columns: Columns = {};
   for (const name of CATEGORICAL) columns[name] = raw[name] as (string | null)[];
-  for (const name of ['condition_count', 'efi_score', 'hfrs', 'distinct_drugs_12m'])
-    columns[name] = num(name);
-  columns.log_prior_cost_12m = log1pOf('prior_cost_12m');
-  columns.log_prior_emergency_admissions = log1pOf('prior_emergency_admissions');
-  const bits = num('condition_bits');
-  const flags = conditionIds.map(() => new Float64Array(n));
-  const LOW = 2 ** 30; // bitwise operators see 32 bits: the number is split in two
-  for (let i = 0; i < n; i++) {
-    const v = bits[i]!;
-    if (v === 0) continue;
-    const low = v % LOW;
-    for (const [part, from] of [
-      [low, 0],
-      [(v - low) / LOW, 30],
-    ] as const) {
-      for (let m = part; m !== 0; m &= m - 1) flags[from + 31 - Math.clz32(m & -m)]![i] = 1;
-    }
-  }
-  conditionIds.forEach((id, k) => (columns[conditionColumn(id)] = flags[k]!));
+  // Every numeric feature but the experience term, which is worked out from these.
+  for (const name of FEATURES.numeric) if (name !== 'experience') columns[name] = num(name);
   return {
     n,
     columns,
     events: num('history_events'),
     historyYears: num('history_years'),
-    cost: withOutcome ? num('next_cost_12m') : null,
-    admitted: withOutcome ? num('next_admitted') : null,
+    cost: num('next_cost_12m'),
+    admitted: num('next_admitted'),
   };
 }
 
@@ -159,14 +148,14 @@ async function readSample(
 ): Promise<FeatureRows> {
   const raw = await readColumns(
     conn,
-    `select ${FEATURE_COLUMNS}
-     from patient_features
-     where ref = $ref and next_cost_12m is not null
+    `select * exclude (pseudo_id)
+     from (${MODEL_FEATURES})
+     where next_cost_12m is not null
      order by hash(pseudo_id || $seed), pseudo_id
      limit $size`,
     { ref, seed: String(seed), size },
   );
-  return toFeatureRows(raw, true);
+  return toFeatureRows(raw);
 }
 
 /**
@@ -248,12 +237,12 @@ async function fitPair(
   const encoding = learnEncoding(sample.columns, FEATURES);
   const design = encode(sample.columns, encoding, sample.n);
   const [cost, admission] = await Promise.all([
-    pool.fit(design, sample.cost!, {
+    pool.fit(design, sample.cost, {
       family: costFamily,
       ridge,
       ...(costFamily === 'tweedie' ? { tweediePower } : {}),
     }),
-    pool.fit(design, sample.admitted!, { family: 'binomial', ridge }),
+    pool.fit(design, sample.admitted, { family: 'binomial', ridge }),
   ]);
   return {
     experience,
@@ -262,8 +251,8 @@ async function fitPair(
     cost,
     admission,
     sampleRows: sample.n,
-    sampleMeanCost: mean(sample.cost!),
-    sampleAdmissionRate: mean(sample.admitted!),
+    sampleMeanCost: mean(sample.cost),
+    sampleAdmissionRate: mean(sample.admitted),
   };
 }
 
@@ -272,37 +261,6 @@ function mean(xs: ArrayLike<number>): number {
   for (let i = 0; i < xs.length; i++) s += xs[i]!;
   return xs.length > 0 ? s / xs.length : NaN;
 }
-
-/**
- * The model's inputs at a reference date as SQL over patient_features: the columns
- * toFeatureRows makes for fitting, made the same way (nulls as 0, counts on the log scale,
- * a flag per condition from its bit), so that a row scores alike in either place.
- */
-const SCORING_FEATURES = `
-    select
-        pseudo_id,
-        age_band_sex,
-        imd_decile::VARCHAR as imd_decile,
-        coalesce(efi_category, '(missing)') as efi_category,
-        coalesce(coded_frailty, 'none') as coded_frailty,
-        coalesce(condition_count, 0)::DOUBLE as condition_count,
-        coalesce(efi_score, 0)::DOUBLE as efi_score,
-        coalesce(hfrs, 0)::DOUBLE as hfrs,
-        coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
-        ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
-        ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
-        coalesce(history_events, 0)::DOUBLE as history_events,
-        coalesce(history_years, 0)::DOUBLE as history_years,
-        ${conditionIds
-          .map(
-            (id, k) =>
-              `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
-          )
-          .join(',\n        ')},
-        next_cost_12m::DOUBLE as next_cost_12m,
-        next_admitted::DOUBLE as next_admitted
-    from patient_features
-    where ref = $ref`;
 
 /**
  * Scores every adult at a reference date into a temp table (pseudo_id, the two predictions,
@@ -316,7 +274,7 @@ async function scoreInDatabase(ctx: RunContext, pair: FittedPair, ref: Ref, tabl
   const admission = predictSql(pair.admission, pair.encoding, 'admission', quotedIdentifier);
   await ctx.conn.run(
     `create or replace temp table ${quotedIdentifier(table)} as
-     with features as (${SCORING_FEATURES}),
+     with features as (${MODEL_FEATURES}),
      rated as (
          select *, ln(($shape + history_events) / ($shape + ${expected.sql} * history_years)) as experience
          from features
