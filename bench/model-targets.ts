@@ -103,50 +103,43 @@ function measure(seed: string) {
   const s = v.still_registered;
   const worst = worstDecile(s.cost.calibration_by_decile);
   const se = (d: Decile) => (d.ratio_standard_error === null ? '' : `± ${d.ratio_standard_error.toFixed(3)}`);
+  const at = (
+    name: string,
+    value: number,
+    target: string,
+    pass: ((v: number) => boolean) | null,
+    note?: string,
+  ) => ({ name, value, target, met: pass && pass(value), ...(note ? { note } : {}) }) as Target;
+  const atLeast = (x: number) => (v: number) => v >= x;
   const targets: Target[] = [
-    {
-      name: 'backtest R² / oracle R² (still registered)',
-      value: s.cost.r_squared / oracleR2,
-      target: '>= 0.9',
-      met: s.cost.r_squared / oracleR2 >= 0.9,
-    },
-    {
-      name: 'backtest R² / oracle R² (every adult)',
-      value: v.cost.r_squared / oracleR2,
-      target: 'for reference',
-      met: null,
-    },
-    {
-      name: 'worst calibration decile, observed / predicted (still registered)',
-      value: worst.ratio,
-      target: '0.9 to 1.1',
-      met: Math.abs(worst.ratio - 1) <= 0.1,
-      note: se(worst),
-    },
-    {
-      name: 'worst calibration decile (every adult)',
-      value: worstDecile(v.cost.calibration_by_decile).ratio,
-      target: 'for reference',
-      met: null,
-    },
-    {
-      name: '3x flag AUROC / oracle (still registered)',
-      value: s.high_cost_auroc / oracleHighCost,
-      target: '>= 0.97',
-      met: s.high_cost_auroc / oracleHighCost >= 0.97,
-    },
-    {
-      name: 'admission AUROC / oracle (still registered)',
-      value: s.admission_auroc / oracleAdmission,
-      target: '>= 0.97',
-      met: s.admission_auroc / oracleAdmission >= 0.97,
-    },
-    {
-      name: '3x cohort today, Jaccard index with the truth',
-      value: jaccard(truth3x, flagged),
-      target: '>= 0.8',
-      met: jaccard(truth3x, flagged) >= 0.8,
-    },
+    at('backtest R² / oracle R² (still registered)', s.cost.r_squared / oracleR2, '>= 0.9', atLeast(0.9)),
+    at('backtest R² / oracle R² (every adult)', v.cost.r_squared / oracleR2, 'for reference', null),
+    at(
+      'worst calibration decile, observed / predicted (still registered)',
+      worst.ratio,
+      '0.9 to 1.1',
+      (r) => Math.abs(r - 1) <= 0.1,
+      se(worst),
+    ),
+    at(
+      'worst calibration decile (every adult)',
+      worstDecile(v.cost.calibration_by_decile).ratio,
+      'for reference',
+      null,
+    ),
+    at(
+      '3x flag AUROC / oracle (still registered)',
+      s.high_cost_auroc / oracleHighCost,
+      '>= 0.97',
+      atLeast(0.97),
+    ),
+    at(
+      'admission AUROC / oracle (still registered)',
+      s.admission_auroc / oracleAdmission,
+      '>= 0.97',
+      atLeast(0.97),
+    ),
+    at('3x cohort today, Jaccard index with the truth', jaccard(truth3x, flagged), '>= 0.8', atLeast(0.8)),
   ];
   console.log(
     `seed ${seed}: ${adults.length} adults, ${s.patients} still registered in the backtest; oracle R² ${oracleR2.toFixed(3)}, ` +
