@@ -10,11 +10,16 @@ join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_dat
 group by all;
 
 create or replace table patient_deficit as
-with coded as (
-    select distinct r.ref, o.pseudo_id, d.deficit_id
+with deficit_codes as materialized (
+    -- Codes meet the deficits before the reference dates: fewer rows to repeat per date.
+    select o.pseudo_id, o.recorded_date, d.deficit_id
     from listed_observation o
     join deficit_rule d on d.codelist = o.codelist
-    join reference_date r on o.recorded_date <= r.ref_date
+),
+coded as (
+    select distinct r.ref, c.pseudo_id, c.deficit_id
+    from deficit_codes c
+    join reference_date r on c.recorded_date <= r.ref_date
 ),
 polypharmacy as (
     select g.ref, g.pseudo_id, d.deficit_id
@@ -23,7 +28,7 @@ polypharmacy as (
 )
 select c.*
 from (select * from coded union all select * from polypharmacy) c
-join population p on p.ref = c.ref and p.pseudo_id = c.pseudo_id;
+semi join population p on p.ref = c.ref and p.pseudo_id = c.pseudo_id;
 
 create or replace table patient_frailty as
 with deficits as (
