@@ -33,10 +33,10 @@ interface EngineRow {
 
 const ENGINE_SQL = `
   select p.pseudo_id, p.practice_code, p.age, p.adult,
-    coalesce((select list(condition_id order by condition_id) from patient_condition c where c.ref = p.ref and c.pseudo_id = p.pseudo_id), []) as conditions,
-    coalesce((select list(deficit_id order by deficit_id) from patient_deficit d where d.ref = p.ref and d.pseudo_id = p.pseudo_id), []) as efi_deficits,
+    coalesce((select list(condition_id order by condition_id) from patient_condition c where c.ref = p.ref and c.patient_key = p.patient_key), []) as conditions,
+    coalesce((select list(deficit_id order by deficit_id) from patient_deficit d where d.ref = p.ref and d.patient_key = p.patient_key), []) as efi_deficits,
     f.efi_category, f.coded_frailty, f.hfrs, f.frailty_rules
-  from population p join patient_frailty f using (ref, pseudo_id)
+  from population p join patient_frailty f using (ref, patient_key)
   where p.ref = 'current' order by p.pseudo_id`;
 
 async function engine(delivery: string): Promise<EngineRow[]> {

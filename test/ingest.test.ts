@@ -4,8 +4,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
+import { sqlStatements } from '../src/db.ts';
 import type { InputReport } from '../src/data-quality.ts';
 import { synthesise, type FileMess } from '../src/synth/index.ts';
 import { runStages } from './support/pipeline.ts';
@@ -74,6 +76,51 @@ describe('ingest and staging on a synthetic delivery', () => {
       expect(dropped[0]!.dropped).toEqual({ 'resent file': copy.lines - copy.malformed });
       const kept = pair.find((i) => !dropped.includes(i))!;
       expect(kept.dropped).toEqual(expectedDrops(copy));
+    }
+  });
+});
+
+describe('patient keys', () => {
+  // The guard in sql/staging/patients.sql, run on hand-made patients: real hash collisions
+  // cannot be produced on demand, so the keys are set by hand.
+  const guard = sqlStatements('staging/patients.sql').find((s) => s.includes('error('));
+
+  async function runGuard(keys: bigint[]): Promise<void> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      await conn.run('create table stg_patient (pseudo_id VARCHAR, patient_key UBIGINT)');
+      for (const [i, key] of keys.entries())
+        await conn.run('insert into stg_patient values ($id, $key)', { id: `p${i}`, key });
+      await conn.run(guard!);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  it('lets distinct keys through', async () => {
+    await expect(runGuard([1n, 2n, 18446744073709551615n])).resolves.toBeUndefined();
+  });
+
+  it('stops the run when two patients share a key', async () => {
+    await expect(runGuard([1n, 2n, 2n])).rejects.toThrow(/share a patient key/);
+  });
+
+  it('is a 64-bit hash of the pseudonym in every staged table', async () => {
+    const delivery = mkdtempSync(join(tmpdir(), 'strata-keys-'));
+    await synthesise({ scale: 0.002, seed: 11, out: delivery, asOf: '2026-03-31' });
+    const run = await runStages(delivery, 'staging');
+    try {
+      for (const table of ['stg_patient', 'stg_observation', 'stg_medication', 'stg_activity']) {
+        const [row] = await run.query<{ rows: bigint; keyed: bigint }>(
+          `select count(*) as rows, count_if(patient_key = hash(pseudo_id)) as keyed from ${table}`,
+        );
+        expect(Number(row!.rows), table).toBeGreaterThan(0);
+        expect(row!.keyed, table).toBe(row!.rows);
+      }
+    } finally {
+      run.close();
     }
   });
 });

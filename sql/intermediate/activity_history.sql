@@ -3,7 +3,7 @@
 -- (the outcome, known only for the earlier reference dates).
 create or replace table patient_activity as
 with activity as (
-    select pseudo_id, setting, start_date, cost_gbp from stg_activity
+    select patient_key, setting, start_date, cost_gbp from stg_activity
 ),
 windows as (
     select
@@ -16,7 +16,7 @@ windows as (
 prior_year as (
     select
         w.ref,
-        a.pseudo_id,
+        a.patient_key,
         sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as prior_cost_12m,
         count_if(a.setting = 'APC_NEL') as prior_emergency_admissions,
         count_if(a.setting = 'APC_EL') as prior_elective_admissions,
@@ -29,14 +29,14 @@ prior_year as (
     group by all
 ),
 next_year as (
-    select w.ref, a.pseudo_id, sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
+    select w.ref, a.patient_key, sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
     from activity a
     join windows w on a.start_date > w.ref_date and a.start_date <= w.next_end
     group by all
 )
 select
     p.ref,
-    p.pseudo_id,
+    p.patient_key,
     coalesce(y.prior_cost_12m, 0) as prior_cost_12m,
     coalesce(y.prior_emergency_admissions, 0) as prior_emergency_admissions,
     coalesce(y.prior_elective_admissions, 0) as prior_elective_admissions,
@@ -49,5 +49,5 @@ select
     case when w.next_end <= getvariable('extract_date') then coalesce(n.next_admitted, false) end as next_admitted
 from population p
 join windows w using (ref)
-left join prior_year y on y.ref = p.ref and y.pseudo_id = p.pseudo_id
-left join next_year n on n.ref = p.ref and n.pseudo_id = p.pseudo_id;
+left join prior_year y on y.ref = p.ref and y.patient_key = p.patient_key
+left join next_year n on n.ref = p.ref and n.patient_key = p.patient_key;

@@ -10,7 +10,7 @@ refs as (
 diagnosis_codes as materialized (
     -- The codes each criterion names, before they meet the reference dates: most listed codes
     -- belong to no condition (the eFI-style deficits share the table), so this comes first.
-    select o.pseudo_id, o.recorded_date, cr.condition_id, cr.criterion_no, cr.within_months, cr.first_within_months
+    select o.patient_key, o.recorded_date, cr.condition_id, cr.criterion_no, cr.within_months, cr.first_within_months
     from listed_observation o
     join rules cr on cr.codelist = o.codelist
 ),
@@ -18,7 +18,7 @@ diagnosis_dates as (
     -- Per criterion that names a diagnosis codelist: the patient's codes on or before the date.
     select
         r.ref,
-        d.pseudo_id,
+        d.patient_key,
         d.condition_id,
         d.criterion_no,
         max(d.recorded_date) as last_date,
@@ -29,31 +29,31 @@ diagnosis_dates as (
     group by all
 ),
 issue_dates as materialized (
-    select m.pseudo_id, m.issue_date, cr.condition_id, cr.criterion_no, cr.within_months
+    select m.patient_key, m.issue_date, cr.condition_id, cr.criterion_no, cr.within_months
     from listed_medication m
     join rules cr on cr.medication = m.codelist
 ),
 issue_counts as (
     -- Per criterion that names a medication list: issues within its window.
-    select r.ref, i.pseudo_id, i.condition_id, i.criterion_no, count(*) as issues
+    select r.ref, i.patient_key, i.condition_id, i.criterion_no, count(*) as issues
     from issue_dates i
     join refs r on i.issue_date <= r.ref_date and i.issue_date > r.ref_date - to_months(i.within_months)
     group by all
 ),
 criteria_met as (
     -- One branch per rule kind, so every join is on keys.
-    select d.ref, d.pseudo_id, d.condition_id
+    select d.ref, d.patient_key, d.condition_id
     from diagnosis_dates d
     join rules cr using (condition_id, criterion_no)
     where cr.kind = 'diagnosis' and d.in_window > 0 and d.first_in_window
     union
-    select d.ref, d.pseudo_id, d.condition_id
+    select d.ref, d.patient_key, d.condition_id
     from diagnosis_dates d
     join rules cr using (condition_id, criterion_no)
-    join issue_counts i using (ref, pseudo_id, condition_id, criterion_no)
+    join issue_counts i using (ref, patient_key, condition_id, criterion_no)
     where cr.kind = 'treated' and i.issues >= 1
     union
-    select i.ref, i.pseudo_id, i.condition_id
+    select i.ref, i.patient_key, i.condition_id
     from issue_counts i
     join rules cr using (condition_id, criterion_no)
     where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
@@ -64,26 +64,26 @@ resolvable as (
 ended as (
     -- A resolved code later than the latest diagnosis ends the condition. Only the few
     -- conditions with a resolved codelist are looked at.
-    select x.ref, x.pseudo_id, x.condition_id
+    select x.ref, x.patient_key, x.condition_id
     from (
-        select r.ref, o.pseudo_id, v.condition_id, max(o.recorded_date) as resolved_date
+        select r.ref, o.patient_key, v.condition_id, max(o.recorded_date) as resolved_date
         from listed_observation o
         join resolvable v on v.resolved_codelist = o.codelist
         join refs r on o.recorded_date <= r.ref_date
         group by all
     ) x
     join (
-        select ref, pseudo_id, condition_id, max(last_date) as last_date
+        select ref, patient_key, condition_id, max(last_date) as last_date
         from diagnosis_dates
         where condition_id in (select condition_id from resolvable)
         group by all
-    ) d using (ref, pseudo_id, condition_id)
+    ) d using (ref, patient_key, condition_id)
     where x.resolved_date > d.last_date
 )
-select m.ref, m.pseudo_id, m.condition_id
+select m.ref, m.patient_key, m.condition_id
 from criteria_met m
-semi join population p on p.ref = m.ref and p.pseudo_id = m.pseudo_id
-anti join ended e on e.ref = m.ref and e.pseudo_id = m.pseudo_id and e.condition_id = m.condition_id;
+semi join population p on p.ref = m.ref and p.patient_key = m.patient_key
+anti join ended e on e.ref = m.ref and e.patient_key = m.patient_key and e.condition_id = m.condition_id;
 
 -- patient_condition_set: each patient's conditions on each reference date as one number (bit k
 -- is condition k in declaration order) and a count, for the features and the patient list. A sum
@@ -91,7 +91,7 @@ anti join ended e on e.ref = m.ref and e.pseudo_id = m.pseudo_id and e.condition
 create or replace table patient_condition_set as
 select
     ref,
-    pseudo_id,
+    patient_key,
     sum(1::BIGINT << (list_position(getvariable('condition_ids'), condition_id) - 1))::BIGINT as condition_bits,
     count(*) as condition_count
 from patient_condition

@@ -29,7 +29,7 @@ history_window as (
     from reference_date r, coverage c
 ),
 history as (
-    select w.ref, a.pseudo_id, count(*) as history_events
+    select w.ref, a.patient_key, count(*) as history_events
     from stg_activity a
     join history_window w on a.start_date <= w.ref_date and a.start_date > w.history_start
     group by all
@@ -60,10 +60,10 @@ select
     a.next_cost_12m,
     a.next_admitted
 from population p
-join patient_frailty f on f.ref = p.ref and f.pseudo_id = p.pseudo_id
-join patient_activity a on a.ref = p.ref and a.pseudo_id = p.pseudo_id
-left join conditions c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
-left join drugs d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
-left join history h on h.ref = p.ref and h.pseudo_id = p.pseudo_id
+join patient_frailty f on f.ref = p.ref and f.patient_key = p.patient_key
+join patient_activity a on a.ref = p.ref and a.patient_key = p.patient_key
+left join conditions c on c.ref = p.ref and c.patient_key = p.patient_key
+left join drugs d on d.ref = p.ref and d.patient_key = p.patient_key
+left join history h on h.ref = p.ref and h.patient_key = p.patient_key
 join history_window w on w.ref = p.ref
 where p.adult;

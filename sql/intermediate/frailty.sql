@@ -4,7 +4,7 @@
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
 create or replace table patient_drugs as
-select r.ref, m.pseudo_id, count(distinct m.bnf_chemical) as distinct_drugs_12m
+select r.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
 from stg_medication m
 join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
 group by all;
@@ -12,33 +12,33 @@ group by all;
 create or replace table patient_deficit as
 with deficit_codes as materialized (
     -- Codes meet the deficits before the reference dates: fewer rows to repeat per date.
-    select o.pseudo_id, o.recorded_date, d.deficit_id
+    select o.patient_key, o.recorded_date, d.deficit_id
     from listed_observation o
     join deficit_rule d on d.codelist = o.codelist
 ),
 coded as (
-    select distinct r.ref, c.pseudo_id, c.deficit_id
+    select distinct r.ref, c.patient_key, c.deficit_id
     from deficit_codes c
     join reference_date r on c.recorded_date <= r.ref_date
 ),
 polypharmacy as (
-    select g.ref, g.pseudo_id, d.deficit_id
+    select g.ref, g.patient_key, d.deficit_id
     from patient_drugs g
     join deficit_rule d on d.min_distinct_drugs is not null and g.distinct_drugs_12m >= d.min_distinct_drugs
 )
 select c.*
 from (select * from coded union all select * from polypharmacy) c
-semi join population p on p.ref = c.ref and p.pseudo_id = c.pseudo_id;
+semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
 
 create or replace table patient_frailty as
 with deficits as (
-    select ref, pseudo_id, count(*) as efi_deficits
+    select ref, patient_key, count(*) as efi_deficits
     from patient_deficit
     group by all
 ),
 coded_frailty as (
     -- The latest severity code in the window; on a tie, the more severe.
-    select r.ref, o.pseudo_id, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
+    select r.ref, o.patient_key, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
     from listed_observation o
     join frailty_severity s on s.codelist = o.codelist
     join reference_date r
@@ -47,14 +47,14 @@ coded_frailty as (
     group by all
 ),
 hfrs_codes as (
-    select distinct r.ref, a.pseudo_id, left(unnest(a.diagnoses), 3) as icd10_code
+    select distinct r.ref, a.patient_key, left(unnest(a.diagnoses), 3) as icd10_code
     from stg_activity a
     join reference_date r
         on a.start_date <= r.ref_date
        and a.start_date > r.ref_date - to_months(getvariable('hfrs_months'))
 ),
 hfrs as (
-    select c.ref, c.pseudo_id, round(sum(h.points), 1) as hfrs
+    select c.ref, c.patient_key, round(sum(h.points), 1) as hfrs
     from hfrs_codes c
     join hfrs_points h using (icd10_code)
     group by all
@@ -62,15 +62,15 @@ hfrs as (
 scored as (
     select
         p.ref,
-        p.pseudo_id,
+        p.patient_key,
         coalesce(d.efi_deficits, 0) as efi_deficits,
         coalesce(d.efi_deficits, 0) / getvariable('efi_deficit_count') as efi_score,
         coalesce(c.coded_frailty, 'none') as coded_frailty,
         coalesce(h.hfrs, 0) as hfrs
     from population p
-    left join deficits d on d.ref = p.ref and d.pseudo_id = p.pseudo_id
-    left join coded_frailty c on c.ref = p.ref and c.pseudo_id = p.pseudo_id
-    left join hfrs h on h.ref = p.ref and h.pseudo_id = p.pseudo_id
+    left join deficits d on d.ref = p.ref and d.patient_key = p.patient_key
+    left join coded_frailty c on c.ref = p.ref and c.patient_key = p.patient_key
+    left join hfrs h on h.ref = p.ref and h.patient_key = p.patient_key
 ),
 categorised as (
     select

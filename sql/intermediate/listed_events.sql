@@ -3,12 +3,12 @@
 -- condition rule names (polypharmacy counts every drug, from stg_medication itself).
 -- Every rule below reads these, not the full record.
 create or replace table listed_observation as
-select o.pseudo_id, o.recorded_date, c.codelist
+select o.patient_key, o.recorded_date, c.codelist
 from stg_observation o
 join codelist c on c.code = o.snomed_code and c.system = 'snomedct';
 
 create or replace table listed_medication as
-select m.pseudo_id, m.issue_date, c.codelist
+select m.patient_key, m.issue_date, c.codelist
 from stg_medication m
 join codelist c on c.code = m.bnf_chemical and c.system = 'bnf'
 where c.codelist in (select medication from condition_rule);

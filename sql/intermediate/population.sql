@@ -2,7 +2,7 @@
 -- practice and alive on that date), at the practice of their registration on that date.
 create or replace table population as
 with registrations as (
-    select r.pseudo_id, r.practice_code, r.registered_from, d.ref, d.ref_date
+    select r.pseudo_id, hash(r.pseudo_id) as patient_key, r.practice_code, r.registered_from, d.ref, d.ref_date
     from stg_registration r
     join stg_practice using (practice_code)
     cross join reference_date d
@@ -13,7 +13,7 @@ current_registration as (
     -- Overlapping registrations (a mover whose old practice has not yet ended it): the latest wins.
     select *
     from registrations
-    qualify row_number() over (partition by ref, pseudo_id order by registered_from desc, practice_code) = 1
+    qualify row_number() over (partition by ref, patient_key order by registered_from desc, practice_code) = 1
 ),
 patients as (
     select * from stg_patient
@@ -22,6 +22,7 @@ select
     c.ref,
     c.ref_date,
     c.pseudo_id,
+    c.patient_key,
     c.practice_code,
     p.sex,
     p.birth_date,
@@ -37,7 +38,7 @@ select
     date_sub('year', p.birth_date, c.ref_date) >= getvariable('adult_age') as adult,
     l.imd_decile
 from current_registration c
-join patients p using (pseudo_id)
+join patients p using (patient_key)
 left join stg_lsoa l on l.lsoa_code = p.lsoa_code
 where p.birth_date <= c.ref_date
   and (p.date_of_death is null or p.date_of_death > c.ref_date);

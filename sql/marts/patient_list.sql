@@ -7,7 +7,7 @@ with population_now as (
 conditions as (
     -- Listed from the bit set (bit k is condition k in declaration order), in id order.
     select
-        pseudo_id,
+        patient_key,
         list_sort(list_filter(getvariable('condition_ids'), (id, k) -> (condition_bits >> (k - 1)) & 1 = 1)) as conditions,
         condition_count
     from patient_condition_set
@@ -64,7 +64,7 @@ select
     a.prior_emergency_admissions as emergency_admissions_12m
 from population_now p
 join stg_practice pr using (practice_code)
-join frailty f using (pseudo_id)
-join activity a using (pseudo_id)
-left join conditions c using (pseudo_id)
+join frailty f using (patient_key)
+join activity a using (patient_key)
+left join conditions c using (patient_key)
 left join predictions x using (pseudo_id);
