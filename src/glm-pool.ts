@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
-import { fitGlm, type Design, type GlmFit, type GlmOptions } from './glm.ts';
+import { fitGlmStaged, type Design, type GlmFit, type GlmOptions } from './glm.ts';
 
 export interface GlmPool {
   fit(design: Design, y: Float64Array, opts: GlmOptions): Promise<GlmFit>;
@@ -13,7 +13,7 @@ export interface GlmPool {
 
 /** Fits in this thread: for one core, and for tests that want no threads. */
 export const inlinePool: GlmPool = {
-  fit: async (design, y, opts) => fitGlm(design, y, opts),
+  fit: async (design, y, opts) => fitGlmStaged(design, y, opts),
   close: async () => {},
 };
 

@@ -30,6 +30,8 @@ export interface GlmOptions {
   tol?: number;
   /** Prior weights, non-negative; rows with weight 0 do not contribute. */
   weights?: Float64Array;
+  /** Coefficients to start from instead of the intercept-only model (one per column). */
+  start?: Float64Array;
 }
 
 export interface GlmFit {
@@ -191,7 +193,19 @@ export function fitGlm(design: Design, y: Float64Array, opts: GlmOptions): GlmFi
 
   const nullDeviance = deviance(eta);
   let dev = nullDeviance;
-  let pdev = dev;
+  if (opts.start) {
+    if (opts.start.length !== p)
+      throw new RangeError(`fitGlm: start has ${opts.start.length} values for ${p} columns`);
+    for (let j = 0; j < p; j++) beta[j] = active[j] && Number.isFinite(opts.start[j]!) ? opts.start[j]! : 0;
+    for (let i = 0; i < n; i++) {
+      const base = i * p;
+      let e = 0;
+      for (let j = 0; j < p; j++) e += X[base + j]! * beta[j]!;
+      eta[i] = e;
+    }
+    dev = deviance(eta);
+  }
+  let pdev = dev + penaltyOf(beta);
   let converged = false;
   let iterations = 0;
 
@@ -491,6 +505,39 @@ function choleskySolve(
     x[i] = s / L[i * p + i]!;
   }
   return deactivated;
+}
+
+// Below this many rows a fit is quick enough as it is.
+const STAGED_FIT_MIN_ROWS = 40_000;
+const STAGED_FIT_EVERY = 4;
+
+/**
+ * The same fit as fitGlm, reached in fewer passes over a large design: first to a loose
+ * tolerance on every fourth row, then from there on all rows to the full tolerance. Most
+ * iterations then run on a quarter of the data; the optimum, and so the coefficients to
+ * within the tolerance, are the same. Deterministic, like fitGlm.
+ */
+export function fitGlmStaged(design: Design, y: Float64Array, opts: GlmOptions): GlmFit {
+  const { X, n, p } = design;
+  if (n < STAGED_FIT_MIN_ROWS || opts.start) return fitGlm(design, y, opts);
+  const m = Math.ceil(n / STAGED_FIT_EVERY);
+  const subX = new Float64Array(m * p);
+  const subY = new Float64Array(m);
+  const subW = opts.weights ? new Float64Array(m) : undefined;
+  for (let k = 0; k < m; k++) {
+    const i = k * STAGED_FIT_EVERY;
+    subX.set(X.subarray(i * p, (i + 1) * p), k * p);
+    subY[k] = y[i]!;
+    if (subW) subW[k] = opts.weights![i]!;
+  }
+  let start: Float64Array | undefined;
+  try {
+    const rough = fitGlm({ ...design, X: subX, n: m }, subY, { ...opts, weights: subW, tol: 1e-5 });
+    start = rough.coefficients;
+  } catch {
+    // A quarter of the rows can lack what the whole has (every weight zero, say): start cold.
+  }
+  return fitGlm(design, y, { ...opts, start });
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   describeFit,
   encode,
   fitGlm,
+  fitGlmStaged,
   INTERCEPT,
   learnEncoding,
   predictColumns,
@@ -166,6 +167,47 @@ describe('fitGlm recovers simulated coefficients', () => {
     const fit = fitGlm(design({}, 6), y, { family: 'tweedie' });
     expect(fit.converged).toBe(true);
     expect(fit.coefficients[0]).toBeCloseTo(Math.log(2), 12);
+  });
+});
+
+describe('fitGlmStaged', () => {
+  // 60,000 rows: above the size where the rough pass on every fourth row is used.
+  it("reaches the cold fit's optimum for each family, with its null deviance", () => {
+    const n = 60_000;
+    const rand = mulberry32(21);
+    const x1 = new Float64Array(n);
+    const x2 = new Float64Array(n);
+    const counts = new Float64Array(n);
+    const costs = new Float64Array(n);
+    const flags = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      x1[i] = normal(rand);
+      x2[i] = rand() < 0.2 ? 1 : 0;
+      const mean = Math.exp(0.3 + 0.6 * x1[i]! - 0.5 * x2[i]!);
+      counts[i] = poisson(rand, mean);
+      costs[i] = rand() < 0.3 ? (1000 * mean * (exponential(rand) + exponential(rand))) / 0.6 : 0;
+      flags[i] = rand() < 1 / (1 + Math.exp(-(-1.5 + 0.9 * x1[i]! + 0.4 * x2[i]!))) ? 1 : 0;
+    }
+    const d = design({ x1, x2 }, n);
+    for (const [y, opts] of [
+      [counts, { family: 'poisson', ridge: 1e-4 }],
+      [costs, { family: 'tweedie', tweediePower: 1.5 }],
+      [flags, { family: 'binomial' }],
+    ] as const) {
+      const cold = fitGlm(d, y, opts);
+      const staged = fitGlmStaged(d, y, opts);
+      expect(staged.converged).toBe(true);
+      expect(staged.nullDeviance).toBe(cold.nullDeviance);
+      expect(Math.abs(staged.deviance - cold.deviance) / cold.deviance).toBeLessThan(1e-7);
+      for (let j = 0; j < d.p; j++)
+        expect(
+          Math.abs(staged.coefficients[j]! - cold.coefficients[j]!),
+          `${opts.family} ${d.names[j]}`,
+        ).toBeLessThan(1e-4);
+      // Started at the optimum, a fit has nothing left to do.
+      const again = fitGlm(d, y, { ...opts, start: cold.coefficients });
+      expect(again.iterations).toBeLessThanOrEqual(2);
+    }
   });
 });
 
