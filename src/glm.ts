@@ -191,18 +191,22 @@ export function fitGlm(design: Design, y: Float64Array, opts: GlmOptions): GlmFi
     return s;
   };
 
+  const linearPredictorInto = (coefficients: Float64Array, out: Float64Array): void => {
+    for (let i = 0; i < n; i++) {
+      const base = i * p;
+      let s = 0;
+      for (let j = 0; j < p; j++) s += X[base + j]! * coefficients[j]!;
+      out[i] = s;
+    }
+  };
+
   const nullDeviance = deviance(eta);
   let dev = nullDeviance;
   if (opts.start) {
     if (opts.start.length !== p)
       throw new RangeError(`fitGlm: start has ${opts.start.length} values for ${p} columns`);
     for (let j = 0; j < p; j++) beta[j] = active[j] && Number.isFinite(opts.start[j]!) ? opts.start[j]! : 0;
-    for (let i = 0; i < n; i++) {
-      const base = i * p;
-      let e = 0;
-      for (let j = 0; j < p; j++) e += X[base + j]! * beta[j]!;
-      eta[i] = e;
-    }
+    linearPredictorInto(beta, eta);
     dev = deviance(eta);
   }
   let pdev = dev + penaltyOf(beta);
@@ -255,24 +259,14 @@ export function fitGlm(design: Design, y: Float64Array, opts: GlmOptions): GlmFi
     if (iter > 0 && newlyDropped.length > 0) {
       // The step-halving baseline must be the current point without those columns.
       for (const j of newlyDropped) beta[j] = 0;
-      for (let i = 0; i < n; i++) {
-        const base = i * p;
-        let s = 0;
-        for (let j = 0; j < p; j++) s += X[base + j]! * beta[j]!;
-        eta[i] = s;
-      }
+      linearPredictorInto(beta, eta);
       dev = deviance(eta);
       pdev = dev + penaltyOf(beta);
     }
 
     // eta is linear in beta, so step-halving can blend linear predictors without another
     // pass over X.
-    for (let i = 0; i < n; i++) {
-      const base = i * p;
-      let s = 0;
-      for (let j = 0; j < p; j++) s += X[base + j]! * betaNew[j]!;
-      etaNew[i] = s;
-    }
+    linearPredictorInto(betaNew, etaNew);
     let devNew = deviance(etaNew);
     let pdevNew = devNew + penaltyOf(betaNew);
     let halvings = 0;
