@@ -2,7 +2,9 @@
 -- condition present, evaluated generically from the declared rules in condition_rule.
 create or replace table patient_condition as
 with rules as (
-    select * from condition_rule
+    -- rule_no: one small integer per criterion, so the large groupings below key on numbers.
+    select *, (row_number() over (order by condition_id, criterion_no))::SMALLINT as rule_no
+    from condition_rule
 ),
 refs as (
     select * from reference_date
@@ -10,7 +12,7 @@ refs as (
 diagnosis_codes as materialized (
     -- The codes each criterion names, before they meet the reference dates: most listed codes
     -- belong to no condition (the eFI-style deficits share the table), so this comes first.
-    select o.patient_key, o.recorded_date, cr.condition_id, cr.criterion_no, cr.within_months, cr.first_within_months
+    select o.patient_key, o.recorded_date, cr.rule_no, cr.within_months, cr.first_within_months
     from listed_observation o
     join rules cr on cr.codelist = o.codelist
 ),
@@ -19,8 +21,7 @@ diagnosis_dates as (
     select
         r.ref,
         d.patient_key,
-        d.condition_id,
-        d.criterion_no,
+        d.rule_no,
         max(d.recorded_date) as last_date,
         count_if(d.within_months is null or d.recorded_date > r.ref_date - to_months(d.within_months)) as in_window,
         bool_and(d.first_within_months is null) or min(d.recorded_date) > any_value(r.ref_date - to_months(d.first_within_months)) as first_in_window
@@ -29,33 +30,33 @@ diagnosis_dates as (
     group by all
 ),
 issue_dates as materialized (
-    select m.patient_key, m.issue_date, cr.condition_id, cr.criterion_no, cr.within_months
+    select m.patient_key, m.issue_date, cr.rule_no, cr.within_months
     from listed_medication m
     join rules cr on cr.medication = m.codelist
 ),
 issue_counts as (
     -- Per criterion that names a medication list: issues within its window.
-    select r.ref, i.patient_key, i.condition_id, i.criterion_no, count(*) as issues
+    select r.ref, i.patient_key, i.rule_no, count(*) as issues
     from issue_dates i
     join refs r on i.issue_date <= r.ref_date and i.issue_date > r.ref_date - to_months(i.within_months)
     group by all
 ),
 criteria_met as (
     -- One branch per rule kind, so every join is on keys.
-    select d.ref, d.patient_key, d.condition_id
+    select d.ref, d.patient_key, cr.condition_id
     from diagnosis_dates d
-    join rules cr using (condition_id, criterion_no)
+    join rules cr using (rule_no)
     where cr.kind = 'diagnosis' and d.in_window > 0 and d.first_in_window
     union
-    select d.ref, d.patient_key, d.condition_id
+    select d.ref, d.patient_key, cr.condition_id
     from diagnosis_dates d
-    join rules cr using (condition_id, criterion_no)
-    join issue_counts i using (ref, patient_key, condition_id, criterion_no)
+    join rules cr using (rule_no)
+    join issue_counts i using (ref, patient_key, rule_no)
     where cr.kind = 'treated' and i.issues >= 1
     union
-    select i.ref, i.patient_key, i.condition_id
+    select i.ref, i.patient_key, cr.condition_id
     from issue_counts i
-    join rules cr using (condition_id, criterion_no)
+    join rules cr using (rule_no)
     where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
 ),
 resolvable as (
@@ -73,9 +74,10 @@ ended as (
         group by all
     ) x
     join (
-        select ref, patient_key, condition_id, max(last_date) as last_date
-        from diagnosis_dates
-        where condition_id in (select condition_id from resolvable)
+        select d.ref, d.patient_key, cr.condition_id, max(d.last_date) as last_date
+        from diagnosis_dates d
+        join rules cr using (rule_no)
+        where cr.condition_id in (select condition_id from resolvable)
         group by all
     ) d using (ref, patient_key, condition_id)
     where x.resolved_date > d.last_date
