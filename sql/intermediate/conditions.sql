@@ -2,8 +2,12 @@
 -- condition present, evaluated generically from the declared rules in condition_rule.
 create or replace table patient_condition as
 with rules as (
-    -- rule_no: one small integer per criterion, so the large groupings below key on numbers.
-    select *, (row_number() over (order by condition_id, criterion_no))::SMALLINT as rule_no
+    -- rule_no and condition_no: small integers per criterion and per condition, so the large
+    -- groupings below key on numbers.
+    select
+        *,
+        (row_number() over (order by condition_id, criterion_no))::SMALLINT as rule_no,
+        (dense_rank() over (order by condition_id))::SMALLINT as condition_no
     from condition_rule
 ),
 refs as (
@@ -43,49 +47,50 @@ issue_counts as (
 ),
 criteria_met as (
     -- One branch per rule kind, so every join is on keys.
-    select d.ref, d.patient_key, cr.condition_id
+    select d.ref, d.patient_key, cr.condition_no
     from diagnosis_dates d
     join rules cr using (rule_no)
     where cr.kind = 'diagnosis' and d.in_window > 0 and d.first_in_window
     union
-    select d.ref, d.patient_key, cr.condition_id
+    select d.ref, d.patient_key, cr.condition_no
     from diagnosis_dates d
     join rules cr using (rule_no)
     join issue_counts i using (ref, patient_key, rule_no)
     where cr.kind = 'treated' and i.issues >= 1
     union
-    select i.ref, i.patient_key, cr.condition_id
+    select i.ref, i.patient_key, cr.condition_no
     from issue_counts i
     join rules cr using (rule_no)
     where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
 ),
 resolvable as (
-    select distinct condition_id, resolved_codelist from rules where resolved_codelist is not null
+    select distinct condition_no, resolved_codelist from rules where resolved_codelist is not null
 ),
 ended as (
     -- A resolved code later than the latest diagnosis ends the condition. Only the few
     -- conditions with a resolved codelist are looked at.
-    select x.ref, x.patient_key, x.condition_id
+    select x.ref, x.patient_key, x.condition_no
     from (
-        select r.ref, o.patient_key, v.condition_id, max(o.recorded_date) as resolved_date
+        select r.ref, o.patient_key, v.condition_no, max(o.recorded_date) as resolved_date
         from listed_observation o
         join resolvable v on v.resolved_codelist = o.codelist
         join refs r on o.recorded_date <= r.ref_date
         group by all
     ) x
     join (
-        select d.ref, d.patient_key, cr.condition_id, max(d.last_date) as last_date
+        select d.ref, d.patient_key, cr.condition_no, max(d.last_date) as last_date
         from diagnosis_dates d
         join rules cr using (rule_no)
-        where cr.condition_id in (select condition_id from resolvable)
+        where cr.condition_no in (select condition_no from resolvable)
         group by all
-    ) d using (ref, patient_key, condition_id)
+    ) d using (ref, patient_key, condition_no)
     where x.resolved_date > d.last_date
 )
-select m.ref, m.patient_key, m.condition_id
+select m.ref, m.patient_key, c.condition_id
 from criteria_met m
+join (select distinct condition_no, condition_id from rules) c using (condition_no)
 semi join population p on p.ref = m.ref and p.patient_key = m.patient_key
-anti join ended e on e.ref = m.ref and e.patient_key = m.patient_key and e.condition_id = m.condition_id;
+anti join ended e on e.ref = m.ref and e.patient_key = m.patient_key and e.condition_no = m.condition_no;
 
 -- patient_condition_set: each patient's conditions on each reference date as one number (bit k
 -- is condition k in declaration order) and a count, for the features and the patient list. A sum
