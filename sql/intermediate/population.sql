@@ -2,7 +2,7 @@
 -- practice and alive on that date), at the practice of their registration on that date.
 create or replace table population as
 with registrations as (
-    select r.pseudo_id, hash(r.pseudo_id) as patient_key, r.practice_code, r.registered_from, d.ref, d.ref_date
+    select r.pseudo_id, patient_key_of(r.pseudo_id) as patient_key, r.practice_code, r.registered_from, d.ref, d.ref_date
     from stg_registration r
     join stg_practice using (practice_code)
     cross join reference_date d

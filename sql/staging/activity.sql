@@ -85,7 +85,7 @@ group by all;
 -- The staged model is a view of the lines kept. Deleting the rest instead would hold every
 -- removed row in memory until the delete commits, which stops a large delivery in little memory.
 create or replace view stg_activity as
-select activity_id, pseudo_id, hash(pseudo_id) as patient_key, setting, provider_code, start_date, end_date, hrg_code, diagnoses, invalid_diagnoses, cost_gbp,
+select activity_id, pseudo_id, patient_key_of(pseudo_id) as patient_key, setting, provider_code, start_date, end_date, hrg_code, diagnoses, invalid_diagnoses, cost_gbp,
     unit_costed, file_id
 from activity_line
 where drop_reason is null and rowid not in (select row_id from activity_copy);

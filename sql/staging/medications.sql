@@ -62,6 +62,6 @@ from medication_copy
 group by all;
 
 create or replace view stg_medication as
-select pseudo_id, hash(pseudo_id) as patient_key, issue_date, dmd_code, bnf_code, left(bnf_code, 9) as bnf_chemical, quantity, file_id
+select pseudo_id, patient_key_of(pseudo_id) as patient_key, issue_date, dmd_code, bnf_code, left(bnf_code, 9) as bnf_chemical, quantity, file_id
 from raw_medications
 where rowid not in (select row_id from medication_drop union all select row_id from medication_copy);

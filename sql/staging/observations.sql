@@ -64,6 +64,6 @@ from observation_copy
 group by all;
 
 create or replace view stg_observation as
-select pseudo_id, hash(pseudo_id) as patient_key, recorded_date, snomed_code, value, unit, file_id
+select pseudo_id, patient_key_of(pseudo_id) as patient_key, recorded_date, snomed_code, value, unit, file_id
 from raw_observations
 where rowid not in (select row_id from observation_drop union all select row_id from observation_copy);

@@ -1,9 +1,12 @@
 -- stg_registration: one row per valid registration of a patient at a practice;
 -- stg_patient: one row per patient (pseudo_id), demographics from their latest registration.
--- patient_key (a 64-bit hash of the pseudonym, here and in the staged views) stands for the
--- patient in every join and grouping after staging: pseudonyms are 16 to 64 characters, and
--- integer keys measured faster. Two patients sharing a key (odds of about 1 in 25 million at
--- 1.2 million patients) would be merged, so the run stops instead.
+-- patient_key (a 64-bit hash of the pseudonym) stands for the patient in every join and
+-- grouping after staging: pseudonyms are 16 to 64 characters, and integer keys measured
+-- faster. Two patients sharing a key (odds of about 1 in 25 million at 1.2 million patients)
+-- would be merged, so the run stops instead. One macro defines it for every table and view:
+-- keys computed two ways would silently fail to join.
+create or replace macro patient_key_of(pseudo_id) as hash(pseudo_id);
+
 create or replace temp view registration_check as
 select
     *,
@@ -52,7 +55,7 @@ having sum(copies - 1) > 0;
 create or replace table stg_patient as
 select
     pseudo_id,
-    hash(pseudo_id) as patient_key,
+    patient_key_of(pseudo_id) as patient_key,
     arg_max(sex, registered_from) as sex,
     arg_max(birth_date, registered_from) as birth_date,
     arg_max(lsoa_code, registered_from) as lsoa_code,
