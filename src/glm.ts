@@ -573,11 +573,6 @@ export function predictGlm(fit: GlmFit, design: Design): Float64Array {
   return out;
 }
 
-/**
- * The same predictions as predictGlm(fit, encode(rows, enc, n)), computed column by column
- * from the raw rows without building the design: scoring a million rows this way avoids
- * writing (and collecting) a million-by-p matrix.
- */
 /** A fit resolved against its encoding: what every prediction adds up, term by term. */
 interface LinearPredictor {
   /** Intercept less each slope times its training mean. */
@@ -620,6 +615,11 @@ function linearPredictor(fit: GlmFit, enc: Encoding, fn: string): LinearPredicto
   };
 }
 
+/**
+ * The same predictions as predictGlm(fit, encode(rows, enc, n)), computed column by column
+ * from the raw rows without building the design: scoring a million rows this way avoids
+ * writing (and collecting) a million-by-p matrix.
+ */
 export function predictColumns(fit: GlmFit, enc: Encoding, rows: Columns, n: number): Float64Array {
   const lp = linearPredictor(fit, enc, 'predictColumns');
   const eta = new Float64Array(n).fill(lp.base);

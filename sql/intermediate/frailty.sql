@@ -10,7 +10,7 @@ join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_dat
 group by all;
 
 create or replace table patient_deficit as
-with deficits as (
+with numbered_deficits as (
     -- deficit_no: one small integer per deficit, so the large grouping below keys on numbers.
     select *, (row_number() over (order by deficit_id))::SMALLINT as deficit_no
     from deficit_rule
@@ -19,7 +19,7 @@ deficit_codes as materialized (
     -- Codes meet the deficits before the reference dates: fewer rows to repeat per date.
     select o.patient_key, o.recorded_date, d.deficit_no
     from listed_observation o
-    join deficits d on d.codelist = o.codelist
+    join numbered_deficits d on d.codelist = o.codelist
 ),
 coded as (
     select distinct r.ref, c.patient_key, c.deficit_no
@@ -29,11 +29,11 @@ coded as (
 polypharmacy as (
     select g.ref, g.patient_key, d.deficit_no
     from patient_drugs g
-    join deficits d on d.min_distinct_drugs is not null and g.distinct_drugs_12m >= d.min_distinct_drugs
+    join numbered_deficits d on d.min_distinct_drugs is not null and g.distinct_drugs_12m >= d.min_distinct_drugs
 )
 select c.ref, c.patient_key, d.deficit_id
 from (select * from coded union all select * from polypharmacy) c
-join deficits d using (deficit_no)
+join numbered_deficits d using (deficit_no)
 semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
 
 create or replace table patient_frailty as
