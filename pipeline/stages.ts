@@ -61,13 +61,20 @@ export const stages: Stage[] = [
       'the eligible population on each reference date and the 36 chronic conditions, from the declared rules',
     reads: ['stg_*', 'codelist', 'condition_rule', 'reference_date'],
     writes: [
+      'activity_coverage',
+      'reference_date (history dates outside the secondary care removed)',
       'population',
       'listed_observation',
       'listed_medication',
       'patient_condition',
       'patient_condition_set',
     ],
-    sql: ['intermediate/population.sql', 'intermediate/listed_events.sql', 'intermediate/conditions.sql'],
+    sql: [
+      'intermediate/reference_dates.sql',
+      'intermediate/population.sql',
+      'intermediate/listed_events.sql',
+      'intermediate/conditions.sql',
+    ],
   },
   {
     name: 'frailty',

@@ -20,7 +20,6 @@ import {
   describeFit,
   encode,
   learnEncoding,
-  predictColumns,
   predictSql,
   type Columns,
   type Encoding,
@@ -80,44 +79,54 @@ interface FeatureRows {
   columns: Columns;
   /** Secondary-care events of any kind in the history before the reference date. */
   events: Float64Array;
-  /** Length of that history in years (the same for every row of a reference date). */
-  historyYears: Float64Array;
+  /** The events the first stage expects over that history, year by year (see fitFirstStage). */
+  expected: Float64Array;
   /** The outcome: cost and any emergency admission in the 12 months after the date. */
   cost: Float64Array;
   admitted: Float64Array;
 }
 
 /**
- * The model's inputs at a reference date, as SQL over patient_features: nulls as 0, counts
- * on the log scale (under a log link a linear count would multiply the prediction by a
- * constant per event), a flag per condition from its bit in condition_bits. The fitting
- * samples and the scoring both read these columns, so they cannot drift apart.
+ * The model's inputs, as SQL over patient_features: nulls as 0, counts on the log scale (under
+ * a log link a linear count would multiply the prediction by a constant per event), a flag per
+ * condition from its bit in condition_bits. The fitting samples and the scoring both read these
+ * columns, so they cannot drift apart.
  */
-const MODEL_FEATURES = `
-    select
+const CLINICAL_COLUMNS = `
         pseudo_id,
+        patient_key,
         age_band_sex,
         imd_decile::VARCHAR as imd_decile,
         coalesce(efi_category, '(missing)') as efi_category,
         coalesce(coded_frailty, 'none') as coded_frailty,
         coalesce(condition_count, 0)::DOUBLE as condition_count,
         coalesce(efi_score, 0)::DOUBLE as efi_score,
-        coalesce(hfrs, 0)::DOUBLE as hfrs,
         coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
-        ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
-        ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
-        coalesce(history_events, 0)::DOUBLE as history_events,
-        coalesce(history_years, 0)::DOUBLE as history_years,
         ${conditionIds
           .map(
             (id, k) =>
               `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
           )
-          .join(',\n        ')},
+          .join(',\n        ')}`;
+
+const FEATURE_COLUMNS = `${CLINICAL_COLUMNS},
+        coalesce(hfrs, 0)::DOUBLE as hfrs,
+        ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
+        ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
+        coalesce(history_events, 0)::DOUBLE as history_events`;
+
+/** The adults at a reference date, with the expected history events of a first stage's table. */
+function modelFeatures(expectedTable: string): string {
+  return `
+    select
+        ${FEATURE_COLUMNS},
+        coalesce(e.expected_events, 0) as expected_events,
         next_cost_12m::DOUBLE as next_cost_12m,
         next_admitted::DOUBLE as next_admitted
     from patient_features
+    left join ${quotedIdentifier(expectedTable)} e using (ref, patient_key)
     where ref = $ref`;
+}
 
 function toFeatureRows(raw: RawColumns): FeatureRows {
   const n = raw.age_band_sex!.length;
@@ -130,7 +139,7 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
     n,
     columns,
     events: num('history_events'),
-    historyYears: num('history_years'),
+    expected: num('expected_events'),
     cost: num('next_cost_12m'),
     admitted: num('next_admitted'),
   };
@@ -145,11 +154,12 @@ async function readSample(
   ref: Ref,
   size: number,
   seed: number,
+  expectedTable: string,
 ): Promise<FeatureRows> {
   const raw = await readColumns(
     conn,
-    `select * exclude (pseudo_id)
-     from (${MODEL_FEATURES})
+    `select * exclude (pseudo_id, patient_key)
+     from (${modelFeatures(expectedTable)})
      where next_cost_12m is not null
      order by hash(pseudo_id || $seed), pseudo_id
      limit $size`,
@@ -163,51 +173,125 @@ async function readSample(
  * propensity to use services, beyond what their conditions and frailty predict; in a
  * Poisson-gamma (negative binomial) model of the event count, the best estimate of that
  * propensity is (k + events) / (k + expected events), with k the gamma shape. The expected
- * events come from a Poisson GLM on the clinical record alone, and k from the method of
- * moments (Var N = mu + mu^2 / k), so the weight given to a patient's own history grows with
- * how much history there is to go on: a rarely seen patient stays near the average for their
- * record, a frequent attender is judged mostly by their own activity. A plain log-link term
- * in the counts cannot express that shrinkage, and on the synthetic population it left the
- * heaviest users (most of the cost) under-predicted.
+ * events come from a Poisson GLM on the clinical record alone (the first stage), and k from the
+ * method of moments (Var N = mu + mu^2 / k), so the weight given to a patient's own history
+ * grows with how much history there is to go on: a rarely seen patient stays near the average
+ * for their record, a frequent attender is judged mostly by their own activity. A plain
+ * log-link term in the counts cannot express that shrinkage, and on the synthetic population it
+ * left the heaviest users (most of the cost) under-predicted.
+ *
+ * Each history year's expected events come from the record as it stood when that year began:
+ * someone who gathered conditions lately was expected to use less in the years before, and
+ * judging those years by today's record under-reads their propensity.
  */
-interface Experience {
+interface FirstStage {
   encoding: Encoding;
-  fit: GlmFit;
-  shape: number;
+  /** Null where the delivery holds no complete year before the backtest's date. */
+  fit: GlmFit | null;
+  /** Patient-years the first stage was fitted on. */
+  sampleRows: number;
+}
+
+interface Experience {
+  firstStage: FirstStage;
+  /** The gamma shape k; null with no first stage (the experience term is then 0). */
+  shape: number | null;
 }
 
 // A shape this large makes the experience term vanish (no extra-Poisson variation to learn from).
 const NO_OVERDISPERSION_SHAPE = 1e6;
 
-async function fitExperience(pool: GlmPool, sample: FeatureRows, ridge: number): Promise<Experience> {
-  const encoding = learnEncoding(sample.columns, CLINICAL);
-  // Events a year, so the rate applies to a history of any length: the backtest's model is
-  // fitted where the delivery holds two years and scored where it holds three.
-  const rate = sample.events.map((e, i) => e / sample.historyYears[i]!);
-  const fit = await pool.fit(encode(sample.columns, encoding, sample.n), rate, { family: 'poisson', ridge });
-  const expected = expectedEvents(sample, { encoding, fit, shape: NO_OVERDISPERSION_SHAPE });
+/** Each patient's expected history events at the three model dates (see fitFirstStage). */
+const EXPECTED_EVENTS = 'expected_history_events';
+
+/**
+ * The first stage: events in the year after each reference date before the backtest's, on the
+ * record at that date, for patients of every age (a seeded sample of patient-years). Fitted once,
+ * on nothing later than the backtest's date, it serves the backtest and today's model alike. It
+ * then writes every adult's expected events over the history before each model date: each
+ * history year's rate from the record at its start (the record on the model date where the
+ * patient was not registered then), weighted by how much of that year the history covers.
+ */
+async function fitFirstStage(ctx: RunContext, pool: GlmPool): Promise<FirstStage> {
+  const { ridge, sampleSize, seed } = ctx.config.model;
+  const raw = await readColumns(
+    ctx.conn,
+    `select * exclude (pseudo_id, patient_key)
+     from (
+         select ${CLINICAL_COLUMNS}, ref, next_events::DOUBLE as next_events
+         from patient_record
+         join reference_date using (ref)
+         where years_back > 2 and next_events is not null
+     )
+     order by hash(pseudo_id || ref || $seed), pseudo_id, ref
+     limit $size`,
+    { seed: String(seed), size: sampleSize },
+  );
+  const n = raw.age_band_sex!.length;
+  const columns: Columns = {};
+  for (const name of CLINICAL.categorical) columns[name] = raw[name] as (string | null)[];
+  for (const name of CLINICAL.numeric) columns[name] = Float64Array.from(raw[name] as number[]);
+  const encoding = learnEncoding(columns, CLINICAL);
+  if (n === 0) {
+    await ctx.conn.run(
+      `create or replace temp table ${EXPECTED_EVENTS} (ref VARCHAR, patient_key UBIGINT, expected_events DOUBLE)`,
+    );
+    return { encoding, fit: null, sampleRows: 0 };
+  }
+  const events = Float64Array.from(raw.next_events as number[]);
+  const fit = await pool.fit(encode(columns, encoding, n), events, { family: 'poisson', ridge });
+  const rate = predictSql(fit, encoding, 'first_stage', quotedIdentifier);
+  await ctx.conn.run(
+    `create or replace temp table ${EXPECTED_EVENTS} as
+     with years as (
+         -- Each history year of each model date: the reference date it began on, and the share
+         -- of it inside the history window.
+         select
+             w.ref as at_ref,
+             h.ref as record_ref,
+             greatest(date_diff('day', greatest(h.ref_date, w.history_start), n.ref_date), 0)
+                 / date_diff('day', h.ref_date, n.ref_date) as covered
+         from history_window w
+         join reference_date a on a.ref = w.ref
+         join reference_date h
+             on h.years_back > a.years_back
+            and h.years_back <= a.years_back + ceil(getvariable('experience_months') / 12)
+         join reference_date n on n.years_back = h.years_back - 1
+     ),
+     rates as (
+         select ref, patient_key, ${rate.sql} as rate
+         from (select ${CLINICAL_COLUMNS}, ref from patient_record)
+         where patient_key in (select patient_key from patient_features)
+     )
+     select y.at_ref as ref, a.patient_key, sum(y.covered * coalesce(h.rate, a.rate)) as expected_events
+     from years y
+     join rates a on a.ref = y.at_ref
+     left join rates h on h.ref = y.record_ref and h.patient_key = a.patient_key
+     semi join patient_features f on f.ref = a.ref and f.patient_key = a.patient_key
+     group by all`,
+    rate.params,
+  );
+  return { encoding, fit, sampleRows: n };
+}
+
+/** The gamma shape k by the method of moments, over a model sample's history events. */
+function shapeOf(sample: FeatureRows): number {
   let num = 0;
   let den = 0;
   for (let i = 0; i < sample.n; i++) {
-    const mu = expected[i]!;
+    const mu = sample.expected[i]!;
     const r = sample.events[i]! - mu;
     num += mu * mu;
     den += r * r - sample.events[i]!;
   }
-  const shape = den > 0 ? Math.min(num / den, NO_OVERDISPERSION_SHAPE) : NO_OVERDISPERSION_SHAPE;
-  return { encoding, fit, shape };
+  return den > 0 ? Math.min(num / den, NO_OVERDISPERSION_SHAPE) : NO_OVERDISPERSION_SHAPE;
 }
 
-function expectedEvents(rows: FeatureRows, exp: Experience): Float64Array {
-  const rate = predictColumns(exp.fit, exp.encoding, rows.columns, rows.n);
-  return rate.map((r, i) => r * rows.historyYears[i]!);
-}
-
-function addExperience(rows: FeatureRows, exp: Experience): void {
-  const expected = expectedEvents(rows, exp);
+function addExperience(rows: FeatureRows, shape: number | null): void {
   const col = new Float64Array(rows.n);
-  for (let i = 0; i < rows.n; i++)
-    col[i] = Math.log((exp.shape + rows.events[i]!) / (exp.shape + expected[i]!));
+  if (shape !== null)
+    for (let i = 0; i < rows.n; i++)
+      col[i] = Math.log((shape + rows.events[i]!) / (shape + rows.expected[i]!));
   rows.columns.experience = col;
 }
 
@@ -227,13 +311,14 @@ async function fitPair(
   pool: GlmPool,
   ref: Ref,
   sample: FeatureRows,
+  firstStage: FirstStage,
   costFamily: Family,
 ): Promise<FittedPair> {
   const { ridge, tweediePower } = ctx.config.model;
   if (sample.n === 0)
     throw new Error(`cost model: no adults with a complete outcome year at the ${ref} date`);
-  const experience = await fitExperience(pool, sample, ridge);
-  addExperience(sample, experience);
+  const experience: Experience = { firstStage, shape: firstStage.fit ? shapeOf(sample) : null };
+  addExperience(sample, experience.shape);
   const encoding = learnEncoding(sample.columns, FEATURES);
   const design = encode(sample.columns, encoding, sample.n);
   const [cost, admission] = await Promise.all([
@@ -269,20 +354,23 @@ function mean(xs: ArrayLike<number>): number {
  */
 async function scoreInDatabase(ctx: RunContext, pair: FittedPair, ref: Ref, table: string): Promise<void> {
   const { experience } = pair;
-  const expected = predictSql(experience.fit, experience.encoding, 'first_stage', quotedIdentifier);
   const cost = predictSql(pair.cost, pair.encoding, 'cost', quotedIdentifier);
   const admission = predictSql(pair.admission, pair.encoding, 'admission', quotedIdentifier);
+  const rating =
+    experience.shape === null ? '0::DOUBLE' : 'ln(($shape + history_events) / ($shape + expected_events))';
   await ctx.conn.run(
     `create or replace temp table ${quotedIdentifier(table)} as
-     with features as (${MODEL_FEATURES}),
-     rated as (
-         select *, ln(($shape + history_events) / ($shape + ${expected.sql} * history_years)) as experience
-         from features
-     )
+     with features as (${modelFeatures(EXPECTED_EVENTS)}),
+     rated as (select *, ${rating} as experience from features)
      select pseudo_id, ${cost.sql} as predicted_cost_12m, ${admission.sql} as admission_probability_12m,
             next_cost_12m, next_admitted
      from rated`,
-    { ...expected.params, ...cost.params, ...admission.params, shape: experience.shape, ref },
+    {
+      ...cost.params,
+      ...admission.params,
+      ...(experience.shape === null ? {} : { shape: experience.shape }),
+      ref,
+    },
   );
 }
 
@@ -486,19 +574,20 @@ export async function fitModels(ctx: RunContext): Promise<void> {
     return result;
   };
   const { sampleSize, seed } = ctx.config.model;
-  const samples = await timed('read samples', async () => ({
-    backtest: await readSample(ctx.conn, 'backtest', sampleSize, seed),
-    train: await readSample(ctx.conn, 'train', sampleSize, seed),
-  }));
-  // The backtest's models and today's are independent: fitted side by side.
   const pool = openGlmPool();
   let backtest: FittedPair;
   let model: FittedPair;
   try {
+    const firstStage = await timed('first stage', () => fitFirstStage(ctx, pool));
+    const samples = await timed('read samples', async () => ({
+      backtest: await readSample(ctx.conn, 'backtest', sampleSize, seed, EXPECTED_EVENTS),
+      train: await readSample(ctx.conn, 'train', sampleSize, seed, EXPECTED_EVENTS),
+    }));
+    // The backtest's models and today's are independent: fitted side by side.
     [backtest, model] = await timed('fit', () =>
       Promise.all([
-        fitPair(ctx, pool, 'backtest', samples.backtest, COST_FAMILY),
-        fitPair(ctx, pool, 'train', samples.train, COST_FAMILY),
+        fitPair(ctx, pool, 'backtest', samples.backtest, firstStage, COST_FAMILY),
+        fitPair(ctx, pool, 'train', samples.train, firstStage, COST_FAMILY),
       ]),
     );
   } finally {
@@ -554,6 +643,18 @@ export async function fitModels(ctx: RunContext): Promise<void> {
       high_cost_threshold: multiple * current.meanPredicted,
       cost: fitSummary(model.cost, model.encoding),
       admission: fitSummary(model.admission, model.encoding),
+    },
+    experience_rating: {
+      // One first stage serves both models: fitted on years that end by the backtest's date.
+      first_stage: {
+        fitted_on:
+          'events in the year after each reference date before the backtest date, on the record at that date',
+        sample_patient_years: model.experience.firstStage.sampleRows,
+        ...(model.experience.firstStage.fit
+          ? { fit: fitSummary(model.experience.firstStage.fit, model.experience.firstStage.encoding) }
+          : {}),
+      },
+      gamma_shape: { applied: model.experience.shape, backtest: backtest.experience.shape },
     },
     backtest: {
       sample_rows: backtest.sampleRows,
@@ -656,10 +757,13 @@ function modelCard(
     '  log(1 + secondary-care cost) and log(1 + emergency admissions) in the last 12 months, and an',
     `  experience-rating term for all secondary-care activity (every setting) in the last ${ctx.config.model.experienceMonths} months`,
     '  (or as far back as the delivery holds, when that is less).',
-    `- Experience rating: expected activity for the clinical record comes from a first-stage Poisson GLM; the`,
-    `  term is log((k + events) / (k + expected events)), with k = ${sig(model.experience.shape)} estimated from the`,
-    '  overdispersion of the counts, so a rarely seen patient stays near the average for their record and a',
-    '  frequent attender is judged mostly by their own activity.',
+    `- Experience rating: the term is log((k + events) / (k + expected events)), with k = ${model.experience.shape === null ? 'n/a (no history year to fit it on)' : sig(model.experience.shape)} estimated`,
+    '  from the overdispersion of the counts, so a rarely seen patient stays near the average for their record and',
+    '  a frequent attender is judged mostly by their own activity. Expected events come year by year from the',
+    '  clinical record as it stood when each history year began (so someone who gathered conditions lately is',
+    '  not expected to have used as much in earlier, healthier years), by a first-stage Poisson GLM of the events',
+    `  in the year after each earlier reference date on the record at that date (${model.experience.firstStage.sampleRows.toLocaleString('en-GB')} patient-years of every age,`,
+    '  none later than the backtest date).',
     '',
     '## Backtest (out of time)',
     '',

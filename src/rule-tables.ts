@@ -40,13 +40,26 @@ async function createTable(
   appender.closeSync();
 }
 
-/** Reference dates: the as-of date (to score), a year earlier (to train), two years earlier (to backtest). */
-export async function createReferenceDates(conn: DuckDBConnection, asOf: string): Promise<void> {
+/**
+ * Reference dates, a year apart: the as-of date (to score), a year earlier (to train), two years
+ * earlier (to backtest), and further back as far as the experience rating's history reaches from
+ * the backtest's date (the clinical record as it stood at the start of each history year; dates
+ * before the delivery's secondary care begins are removed in reference_dates.sql).
+ */
+export async function createReferenceDates(
+  conn: DuckDBConnection,
+  asOf: string,
+  experienceMonths: number,
+): Promise<void> {
+  const deepest = 2 + Math.ceil(experienceMonths / 12);
   await conn.run(
     `create or replace table reference_date as
-    select * from (values ('current', $as_of::DATE), ('train', ($as_of::DATE - to_months(12))::DATE),
-      ('backtest', ($as_of::DATE - to_months(24))::DATE)) t(ref, ref_date)`,
-    { as_of: asOf },
+    select
+        case years_back when 0 then 'current' when 1 then 'train' when 2 then 'backtest' else 'history_' || years_back || 'y' end as ref,
+        ($as_of::DATE - to_months(12 * years_back))::DATE as ref_date,
+        years_back::INTEGER as years_back
+    from range(0, $deepest + 1) t(years_back)`,
+    { as_of: asOf, deepest },
   );
 }
 
@@ -117,7 +130,7 @@ export async function createRuleTables(
     { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
     Object.entries(config.unitCosts).map(([s, c]) => [s, c]),
   );
-  await createReferenceDates(conn, asOf);
+  await createReferenceDates(conn, asOf, config.model.experienceMonths);
   await conn.run('create or replace table dropped_row (file_id INTEGER, reason VARCHAR, rows BIGINT)');
 
   const patterns: Record<string, string> = {

@@ -6,12 +6,24 @@ with activity as (
     select patient_key, setting, start_date, cost_gbp from stg_activity
 ),
 windows as (
+    -- The dates the models are fitted, backtested and applied on (the earlier ones hold only
+    -- the clinical record: patient_record).
     select
         ref,
         ref_date,
-        (ref_date - to_months(12))::DATE as prior_start,
         (ref_date + to_months(12))::DATE as next_end
     from reference_date
+    where years_back <= 2
+),
+prior_days as (
+    -- The days of the year up to each date and of the year after it: activity meets them by a
+    -- hash join, not a range join.
+    select ref, unnest(generate_series((ref_date - to_months(12))::DATE + 1, ref_date, interval 1 day))::DATE as day
+    from windows
+),
+next_days as (
+    select ref, unnest(generate_series(ref_date + 1, next_end, interval 1 day))::DATE as day
+    from windows
 ),
 prior_year as (
     select
@@ -25,13 +37,13 @@ prior_year as (
         count_if(a.setting = 'AE') as prior_ae,
         sum(a.cost_gbp::DECIMAL(18, 2)) filter (where a.setting = 'APC_NEL')::DOUBLE as prior_emergency_cost
     from activity a
-    join windows w on a.start_date > w.prior_start and a.start_date <= w.ref_date
+    join prior_days w on w.day = a.start_date
     group by all
 ),
 next_year as (
     select w.ref, a.patient_key, sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
     from activity a
-    join windows w on a.start_date > w.ref_date and a.start_date <= w.next_end
+    join next_days w on w.day = a.start_date
     group by all
 )
 select

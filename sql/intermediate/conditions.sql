@@ -13,25 +13,57 @@ with rules as (
 refs as (
     select * from reference_date
 ),
+buckets as (
+    -- Every day between the reference dates, with the number of the latest date on or before
+    -- which it falls (a date's years_back): a dated record meets its bucket by a hash join, and
+    -- everything on or before a reference date is the buckets from its own back.
+    select r.years_back, unnest(generate_series(o.ref_date + 1, r.ref_date, interval 1 day))::DATE as day
+    from refs r
+    join refs o on o.years_back = r.years_back + 1
+),
+window_days as (
+    -- Each window a criterion names, as the days it spans before each reference date.
+    select w.within_months, r.ref, unnest(generate_series((r.ref_date - to_months(w.within_months))::DATE + 1, r.ref_date, interval 1 day))::DATE as day
+    from (select distinct within_months from rules where within_months is not null) w, refs r
+),
 diagnosis_codes as materialized (
     -- The codes each criterion names, before they meet the reference dates: most listed codes
     -- belong to no condition (the eFI-style deficits share the table), so this comes first.
-    select o.patient_key, o.recorded_date, cr.rule_no, cr.within_months, cr.first_within_months
+    select o.patient_key, o.recorded_date, cr.rule_no
     from listed_observation o
     join rules cr on cr.codelist = o.codelist
+    where o.recorded_date <= getvariable('as_of')
 ),
-diagnosis_dates as (
-    -- Per criterion that names a diagnosis codelist: the patient's codes on or before the date.
+diagnosis_buckets as (
+    -- Per patient and criterion, the first and last code in each bucket; anything before the
+    -- earliest reference date falls in the earliest bucket.
     select
-        r.ref,
         d.patient_key,
         d.rule_no,
-        max(d.recorded_date) as last_date,
-        count_if(d.within_months is null or d.recorded_date > r.ref_date - to_months(d.within_months)) as in_window,
-        bool_and(d.first_within_months is null) or min(d.recorded_date) > any_value(r.ref_date - to_months(d.first_within_months)) as first_in_window
+        coalesce(b.years_back, (select max(years_back) from refs)) as bucket,
+        min(d.recorded_date) as first_date,
+        max(d.recorded_date) as last_date
     from diagnosis_codes d
-    join refs r on d.recorded_date <= r.ref_date
+    left join buckets b on b.day = d.recorded_date
     group by all
+),
+diagnosis_dates as (
+    -- Per criterion that names a diagnosis codelist: the patient's first and last code on or
+    -- before the date, and whether they fall inside the criterion's windows.
+    select
+        x.ref,
+        x.patient_key,
+        x.rule_no,
+        x.last_date,
+        cr.within_months is null or x.last_date > x.ref_date - to_months(cr.within_months) as in_window,
+        cr.first_within_months is null or x.first_date > x.ref_date - to_months(cr.first_within_months) as first_in_window
+    from (
+        select r.ref, r.ref_date, d.patient_key, d.rule_no, min(d.first_date) as first_date, max(d.last_date) as last_date
+        from diagnosis_buckets d
+        join refs r on d.bucket >= r.years_back
+        group by all
+    ) x
+    join rules cr using (rule_no)
 ),
 issue_dates as materialized (
     select m.patient_key, m.issue_date, cr.rule_no, cr.within_months
@@ -40,9 +72,9 @@ issue_dates as materialized (
 ),
 issue_counts as (
     -- Per criterion that names a medication list: issues within its window.
-    select r.ref, i.patient_key, i.rule_no, count(*) as issues
+    select w.ref, i.patient_key, i.rule_no, count(*) as issues
     from issue_dates i
-    join refs r on i.issue_date <= r.ref_date and i.issue_date > r.ref_date - to_months(i.within_months)
+    join window_days w on w.day = i.issue_date and w.within_months = i.within_months
     group by all
 ),
 criteria_met as (
@@ -50,7 +82,7 @@ criteria_met as (
     select d.ref, d.patient_key, cr.condition_no
     from diagnosis_dates d
     join rules cr using (rule_no)
-    where cr.kind = 'diagnosis' and d.in_window > 0 and d.first_in_window
+    where cr.kind = 'diagnosis' and d.in_window and d.first_in_window
     union
     select d.ref, d.patient_key, cr.condition_no
     from diagnosis_dates d
@@ -66,14 +98,19 @@ criteria_met as (
 resolvable as (
     select distinct condition_no, resolved_codelist from rules where resolved_codelist is not null
 ),
+resolved_codes as materialized (
+    -- Resolved codes meet their conditions before the reference dates (they are few).
+    select o.patient_key, o.recorded_date, v.condition_no
+    from listed_observation o
+    join resolvable v on v.resolved_codelist = o.codelist
+),
 ended as (
     -- A resolved code later than the latest diagnosis ends the condition. Only the few
     -- conditions with a resolved codelist are looked at.
     select x.ref, x.patient_key, x.condition_no
     from (
-        select r.ref, o.patient_key, v.condition_no, max(o.recorded_date) as resolved_date
-        from listed_observation o
-        join resolvable v on v.resolved_codelist = o.codelist
+        select r.ref, o.patient_key, o.condition_no, max(o.recorded_date) as resolved_date
+        from resolved_codes o
         join refs r on o.recorded_date <= r.ref_date
         group by all
     ) x

@@ -1,44 +1,38 @@
--- patient_features: one row per reference date per eligible adult: the model's inputs,
--- computed by the same SQL on every reference date, so training and scoring cannot drift.
-create or replace table patient_features as
-with conditions as (
-    select * from patient_condition_set
+-- history_window: each model reference date looks back over the configured months, or as far
+-- as the delivery reaches: the backtest's date has less history than today, and the model is
+-- told. (greatest ignores the null start of a delivery without activity.)
+create or replace table history_window as
+select
+    r.ref,
+    r.ref_date,
+    greatest(r.ref_date - to_months(getvariable('experience_months')), c.coverage_start - interval 1 day)::DATE
+        as history_start
+from reference_date r, activity_coverage c
+where r.years_back <= 2;
+
+-- patient_record: one row per reference date per eligible patient of any age: the clinical
+-- record on that date, and every secondary-care event of the year after it where the delivery
+-- covers that whole year. It is what the experience rating's first stage learns from and
+-- applies, year by year: today's adults were children at some of the earlier dates.
+create or replace table patient_record as
+with next_days as (
+    -- The days of the year after each date: activity meets them by a hash join.
+    select ref, unnest(generate_series(ref_date + 1, (ref_date + to_months(12))::DATE, interval 1 day))::DATE as day
+    from reference_date
 ),
-drugs as (
-    select * from patient_drugs
-),
-monthly as materialized (
-    select date_trunc('month', start_date) as month, count(*) as events from stg_activity group by 1
-),
-coverage as (
-    -- Where the delivery's secondary care begins: the first month with at least a quarter of a
-    -- typical month's activity, so a stray early record does not stretch everyone's history.
-    select min(month) as coverage_start
-    from monthly
-    where events >= 0.25 * (select median(events) from monthly)
-),
-history_window as (
-    -- Each reference date looks back over the configured months, or as far as the delivery
-    -- reaches: the backtest's earliest date has less history than today, and the model is told.
-    -- (greatest ignores the null start of a delivery without activity.)
-    select
-        r.ref,
-        r.ref_date,
-        greatest(r.ref_date - to_months(getvariable('experience_months')), c.coverage_start - interval 1 day)::DATE
-            as history_start
-    from reference_date r, coverage c
-),
-history as (
-    select w.ref, a.patient_key, count(*) as history_events
+next_year as (
+    select w.ref, a.patient_key, count(*) as next_events
     from stg_activity a
-    join history_window w on a.start_date <= w.ref_date and a.start_date > w.history_start
+    join next_days w on w.day = a.start_date
     group by all
 )
 select
     p.ref,
     p.pseudo_id,
+    p.patient_key,
     p.practice_code,
     p.age,
+    p.adult,
     p.age_band || ':' || p.sex as age_band_sex,
     coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
     -- A double, so it reaches the model fitting as a plain number.
@@ -49,6 +43,34 @@ select
     f.coded_frailty,
     f.hfrs,
     coalesce(d.distinct_drugs_12m, 0) as distinct_drugs_12m,
+    case
+        when (r.ref_date + to_months(12))::DATE <= getvariable('extract_date')
+         and r.ref_date >= (select coverage_start from activity_coverage) - interval 1 day
+            then coalesce(n.next_events, 0)
+    end as next_events
+from population p
+join reference_date r using (ref)
+join patient_frailty f on f.ref = p.ref and f.patient_key = p.patient_key
+left join patient_condition_set c on c.ref = p.ref and c.patient_key = p.patient_key
+left join patient_drugs d on d.ref = p.ref and d.patient_key = p.patient_key
+left join next_year n on n.ref = p.ref and n.patient_key = p.patient_key;
+
+-- patient_features: one row per model reference date (today, a year back, two years back) per
+-- eligible adult: the models' inputs, computed by the same SQL on every date, so training and
+-- scoring cannot drift.
+create or replace table patient_features as
+with history_days as (
+    select ref, unnest(generate_series(history_start + 1, ref_date, interval 1 day))::DATE as day
+    from history_window
+),
+history as (
+    select w.ref, a.patient_key, count(*) as history_events
+    from stg_activity a
+    join history_days w on w.day = a.start_date
+    group by all
+)
+select
+    x.* exclude (adult, next_events),
     a.prior_cost_12m,
     a.prior_emergency_admissions,
     a.prior_elective_admissions,
@@ -59,11 +81,8 @@ select
     greatest(date_diff('day', w.history_start, w.ref_date), 1) / 365.25 as history_years,
     a.next_cost_12m,
     a.next_admitted
-from population p
-join patient_frailty f on f.ref = p.ref and f.patient_key = p.patient_key
-join patient_activity a on a.ref = p.ref and a.patient_key = p.patient_key
-left join conditions c on c.ref = p.ref and c.patient_key = p.patient_key
-left join drugs d on d.ref = p.ref and d.patient_key = p.patient_key
-left join history h on h.ref = p.ref and h.patient_key = p.patient_key
-join history_window w on w.ref = p.ref
-where p.adult;
+from patient_record x
+join patient_activity a on a.ref = x.ref and a.patient_key = x.patient_key
+join history_window w on w.ref = x.ref
+left join history h on h.ref = x.ref and h.patient_key = x.patient_key
+where x.adult;

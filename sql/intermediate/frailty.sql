@@ -4,9 +4,14 @@
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
 create or replace table patient_drugs as
-select r.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
+with year_days as (
+    -- The days of each reference date's year: issues meet them by a hash join, not a range join.
+    select ref, unnest(generate_series((ref_date - to_months(12))::DATE + 1, ref_date, interval 1 day))::DATE as day
+    from reference_date
+)
+select y.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
 from stg_medication m
-join reference_date r on m.issue_date <= r.ref_date and m.issue_date > r.ref_date - to_months(12)
+join year_days y on y.day = m.issue_date
 group by all;
 
 create or replace table patient_deficit as
@@ -22,9 +27,10 @@ deficit_codes as materialized (
     join numbered_deficits d on d.codelist = o.codelist
 ),
 coded as (
-    select distinct r.ref, c.patient_key, c.deficit_no
-    from deficit_codes c
-    join reference_date r on c.recorded_date <= r.ref_date
+    -- A coded deficit counts from its first code on.
+    select r.ref, c.patient_key, c.deficit_no
+    from (select patient_key, deficit_no, min(recorded_date) as first_date from deficit_codes group by all) c
+    join reference_date r on c.first_date <= r.ref_date
 ),
 polypharmacy as (
     select g.ref, g.patient_key, d.deficit_no
@@ -37,27 +43,34 @@ join numbered_deficits d using (deficit_no)
 semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
 
 create or replace table patient_frailty as
-with deficits as (
+with window_days as (
+    -- The days of each reference date's coded-frailty and HFRS windows, for hash joins. The HFRS
+    -- is read on the dates the models and the cohorts use, not the earlier dates kept for the
+    -- experience rating's record, whose windows reach back before the delivery's secondary care.
+    select 'coded_frailty' as window_of, ref, unnest(generate_series((ref_date - to_months(getvariable('coded_frailty_months')))::DATE + 1, ref_date, interval 1 day))::DATE as day
+    from reference_date
+    union all
+    select 'hfrs', ref, unnest(generate_series((ref_date - to_months(getvariable('hfrs_months')))::DATE + 1, ref_date, interval 1 day))::DATE
+    from reference_date
+    where years_back <= 2
+),
+deficits as (
     select ref, patient_key, count(*) as efi_deficits
     from patient_deficit
     group by all
 ),
 coded_frailty as (
     -- The latest severity code in the window; on a tie, the more severe.
-    select r.ref, o.patient_key, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
+    select w.ref, o.patient_key, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
     from listed_observation o
     join frailty_severity s on s.codelist = o.codelist
-    join reference_date r
-        on o.recorded_date <= r.ref_date
-       and o.recorded_date > r.ref_date - to_months(getvariable('coded_frailty_months'))
+    join window_days w on w.window_of = 'coded_frailty' and w.day = o.recorded_date
     group by all
 ),
 hfrs_codes as (
-    select distinct r.ref, a.patient_key, left(unnest(a.diagnoses), 3) as icd10_code
+    select distinct w.ref, a.patient_key, left(unnest(a.diagnoses), 3) as icd10_code
     from stg_activity a
-    join reference_date r
-        on a.start_date <= r.ref_date
-       and a.start_date > r.ref_date - to_months(getvariable('hfrs_months'))
+    join window_days w on w.window_of = 'hfrs' and w.day = a.start_date
 ),
 hfrs as (
     select c.ref, c.patient_key, round(sum(h.points), 1) as hfrs
@@ -72,8 +85,9 @@ scored as (
         coalesce(d.efi_deficits, 0) as efi_deficits,
         coalesce(d.efi_deficits, 0) / getvariable('efi_deficit_count') as efi_score,
         coalesce(c.coded_frailty, 'none') as coded_frailty,
-        coalesce(h.hfrs, 0) as hfrs
+        case when r.years_back <= 2 then coalesce(h.hfrs, 0) end as hfrs
     from population p
+    join reference_date r on r.ref = p.ref
     left join deficits d on d.ref = p.ref and d.patient_key = p.patient_key
     left join coded_frailty c on c.ref = p.ref and c.patient_key = p.patient_key
     left join hfrs h on h.ref = p.ref and h.patient_key = p.patient_key
