@@ -115,8 +115,8 @@ const FEATURE_COLUMNS = `${CLINICAL_COLUMNS},
         ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
         coalesce(history_events, 0)::DOUBLE as history_events`;
 
-/** The adults at a reference date, with the expected history events of a first stage's table. */
-function modelFeatures(expectedTable: string): string {
+/** The adults at a reference date, with their expected history events (see fitFirstStage). */
+function modelFeatures(): string {
   return `
     select
         ${FEATURE_COLUMNS},
@@ -124,7 +124,7 @@ function modelFeatures(expectedTable: string): string {
         next_cost_12m::DOUBLE as next_cost_12m,
         next_admitted::DOUBLE as next_admitted
     from patient_features
-    left join ${quotedIdentifier(expectedTable)} e using (ref, patient_key)
+    left join ${EXPECTED_EVENTS} e using (ref, patient_key)
     where ref = $ref`;
 }
 
@@ -139,7 +139,8 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
     n,
     columns,
     events: num('history_events'),
-    expected: num('expected_events'),
+    // Filled in by readExpected once the first stage has written them.
+    expected: new Float64Array(n),
     cost: num('next_cost_12m'),
     admitted: num('next_admitted'),
   };
@@ -149,23 +150,46 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
  * The fitting sample: a deterministic pseudo-random subset, the same for the same data and
  * seed, in a fixed order so IRLS sums in the same order and gives identical coefficients.
  */
+// The fitting sample's rows, in its order: the same adults whatever columns are read.
+const SAMPLE_ORDER = `and next_cost_12m is not null order by hash(pseudo_id || $seed), pseudo_id limit $size`;
+
 async function readSample(
   conn: DuckDBConnection,
   ref: Ref,
   size: number,
   seed: number,
-  expectedTable: string,
 ): Promise<FeatureRows> {
   const raw = await readColumns(
     conn,
-    `select * exclude (pseudo_id, patient_key)
-     from (${modelFeatures(expectedTable)})
-     where next_cost_12m is not null
-     order by hash(pseudo_id || $seed), pseudo_id
-     limit $size`,
+    `select ${FEATURE_COLUMNS}, next_cost_12m::DOUBLE as next_cost_12m, next_admitted::DOUBLE as next_admitted
+     from patient_features
+     where ref = $ref
+     ${SAMPLE_ORDER}`,
     { ref, seed: String(seed), size },
   );
+  delete raw.pseudo_id;
+  delete raw.patient_key;
   return toFeatureRows(raw);
+}
+
+/** The sample's expected history events, read once the first stage has written them. */
+async function readExpected(
+  conn: DuckDBConnection,
+  ref: Ref,
+  sample: FeatureRows,
+  size: number,
+  seed: number,
+): Promise<void> {
+  const raw = await readColumns(
+    conn,
+    `select coalesce(e.expected_events, 0) as expected_events
+     from patient_features
+     left join ${EXPECTED_EVENTS} e using (ref, patient_key)
+     where ref = $ref
+     ${SAMPLE_ORDER}`,
+    { ref, seed: String(seed), size },
+  );
+  sample.expected = Float64Array.from(raw.expected_events as number[]);
 }
 
 /**
@@ -212,7 +236,11 @@ const EXPECTED_EVENTS = 'expected_history_events';
  * history year's rate from the record at its start (the record on the model date where the
  * patient was not registered then), weighted by how much of that year the history covers.
  */
-async function fitFirstStage(ctx: RunContext, pool: GlmPool): Promise<FirstStage> {
+async function fitFirstStage(
+  ctx: RunContext,
+  pool: GlmPool,
+  alongside: () => Promise<void>,
+): Promise<FirstStage> {
   const { ridge, sampleSize, seed } = ctx.config.model;
   const raw = await readColumns(
     ctx.conn,
@@ -233,13 +261,18 @@ async function fitFirstStage(ctx: RunContext, pool: GlmPool): Promise<FirstStage
   for (const name of CLINICAL.numeric) columns[name] = Float64Array.from(raw[name] as number[]);
   const encoding = learnEncoding(columns, CLINICAL);
   if (n === 0) {
+    await alongside();
     await ctx.conn.run(
       `create or replace temp table ${EXPECTED_EVENTS} (ref VARCHAR, patient_key UBIGINT, expected_events DOUBLE)`,
     );
     return { encoding, fit: null, sampleRows: 0 };
   }
   const events = Float64Array.from(raw.next_events as number[]);
-  const fit = await pool.fit(encode(columns, encoding, n), events, { family: 'poisson', ridge });
+  // The fit runs in a worker thread: the database reads whatever else it can meanwhile.
+  const [fit] = await Promise.all([
+    pool.fit(encode(columns, encoding, n), events, { family: 'poisson', ridge }),
+    alongside(),
+  ]);
   const rate = predictSql(fit, encoding, 'first_stage', quotedIdentifier);
   await ctx.conn.run(
     `create or replace temp table ${EXPECTED_EVENTS} as
@@ -263,7 +296,11 @@ async function fitFirstStage(ctx: RunContext, pool: GlmPool): Promise<FirstStage
          from (select ${CLINICAL_COLUMNS}, ref from patient_record)
          where patient_key in (select patient_key from patient_features)
      )
-     select y.at_ref as ref, a.patient_key, sum(y.covered * coalesce(h.rate, a.rate)) as expected_events
+     -- Summed as exact decimals: a float sum would depend on the order threads add in.
+     select
+         y.at_ref as ref,
+         a.patient_key,
+         sum((y.covered * coalesce(h.rate, a.rate))::DECIMAL(18, 9))::DOUBLE as expected_events
      from years y
      join rates a on a.ref = y.at_ref
      left join rates h on h.ref = y.record_ref and h.patient_key = a.patient_key
@@ -360,7 +397,7 @@ async function scoreInDatabase(ctx: RunContext, pair: FittedPair, ref: Ref, tabl
     experience.shape === null ? '0::DOUBLE' : 'ln(($shape + history_events) / ($shape + expected_events))';
   await ctx.conn.run(
     `create or replace temp table ${quotedIdentifier(table)} as
-     with features as (${modelFeatures(EXPECTED_EVENTS)}),
+     with features as (${modelFeatures()}),
      rated as (select *, ${rating} as experience from features)
      select pseudo_id, ${cost.sql} as predicted_cost_12m, ${admission.sql} as admission_probability_12m,
             next_cost_12m, next_admitted
@@ -578,16 +615,20 @@ export async function fitModels(ctx: RunContext): Promise<void> {
   let backtest: FittedPair;
   let model: FittedPair;
   try {
-    const firstStage = await timed('first stage', () => fitFirstStage(ctx, pool));
-    const samples = await timed('read samples', async () => ({
-      backtest: await readSample(ctx.conn, 'backtest', sampleSize, seed, EXPECTED_EVENTS),
-      train: await readSample(ctx.conn, 'train', sampleSize, seed, EXPECTED_EVENTS),
-    }));
+    const samples: Partial<Record<Ref, FeatureRows>> = {};
+    const firstStage = await timed('first stage and samples', () =>
+      fitFirstStage(ctx, pool, async () => {
+        samples.backtest = await readSample(ctx.conn, 'backtest', sampleSize, seed);
+        samples.train = await readSample(ctx.conn, 'train', sampleSize, seed);
+      }),
+    );
+    for (const ref of ['backtest', 'train'] as const)
+      await readExpected(ctx.conn, ref, samples[ref]!, sampleSize, seed);
     // The backtest's models and today's are independent: fitted side by side.
     [backtest, model] = await timed('fit', () =>
       Promise.all([
-        fitPair(ctx, pool, 'backtest', samples.backtest, firstStage, COST_FAMILY),
-        fitPair(ctx, pool, 'train', samples.train, firstStage, COST_FAMILY),
+        fitPair(ctx, pool, 'backtest', samples.backtest!, firstStage, COST_FAMILY),
+        fitPair(ctx, pool, 'train', samples.train!, firstStage, COST_FAMILY),
       ]),
     );
   } finally {
