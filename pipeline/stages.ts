@@ -80,36 +80,16 @@ export const stages: Stage[] = [
     name: 'frailty',
     summary:
       'eFI-style deficits and category, coded frailty, Hospital Frailty Risk Score, and which rules fired',
-    reads: [
-      'population',
-      'listed_observation',
-      'stg_medication',
-      'stg_activity',
-      'patient_condition_set',
-      'deficit_rule',
-      'hfrs_points',
-    ],
-    writes: [
-      'patient_drugs',
-      'patient_deficit',
-      'patient_record',
-      'patient_frailty (a view of patient_record)',
-    ],
+    reads: ['listed_observation', 'stg_medication', 'stg_activity', 'deficit_rule', 'hfrs_points'],
+    writes: ['patient_drugs', 'patient_deficit', 'patient_frailty'],
     sql: ['intermediate/frailty.sql'],
   },
   {
     name: 'cost model',
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
-    reads: ['population', 'patient_record', 'reference_date', 'stg_activity'],
-    writes: [
-      'history_window',
-      'patient_activity',
-      'patient_next_events',
-      'patient_features',
-      'patient_prediction',
-      'model_card',
-    ],
+    reads: ['population', 'patient_condition_set', 'patient_frailty', 'patient_drugs', 'stg_activity'],
+    writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
     sql: [
       'intermediate/release_staged.sql',
       'intermediate/activity_history.sql',

@@ -246,11 +246,10 @@ async function fitFirstStage(
     ctx.conn,
     `select * exclude (pseudo_id, patient_key)
      from (
-         select ${CLINICAL_COLUMNS}, ref, coalesce(n.next_events, 0)::DOUBLE as next_events
+         select ${CLINICAL_COLUMNS}, ref, next_events::DOUBLE as next_events
          from patient_record
          join reference_date using (ref)
-         left join patient_next_events n using (ref, patient_key)
-         where years_back > 2 and next_year_known
+         where years_back > 2 and next_events is not null
      )
      order by hash(pseudo_id || ref || $seed), pseudo_id, ref
      limit $size`,

@@ -220,14 +220,12 @@ describe('cost and admission models on a synthetic delivery', () => {
       ctx.conn,
       `select
            count(*) as rows,
-           count(*) filter (where r.next_year_known) as known,
+           count(f.next_events) as known,
            count(*) filter (
-               where (case when r.next_year_known then coalesce(n.next_events, 0) end)
-                     is distinct from (case when r.years_back > 0 then coalesce(a.events, 0) end)
+               where f.next_events is distinct from (case when r.years_back > 0 then coalesce(a.events, 0) end)
            ) as mismatched
        from patient_record f
        join reference_date r using (ref)
-       left join patient_next_events n using (ref, patient_key)
        left join (
            select r.ref, s.pseudo_id, count(*) as events
            from stg_activity s join reference_date r

@@ -10,20 +10,50 @@ select
 from reference_date r, activity_coverage c
 where r.years_back <= 2;
 
--- patient_next_events: every secondary-care event of the year after each reference date, per
--- patient, on the dates whose whole following year the delivery covers: what the experience
--- rating's first stage learns from (see patient_record, in frailty.sql).
-create or replace table patient_next_events as
+-- patient_record: one row per reference date per eligible patient of any age: the clinical
+-- record on that date, and every secondary-care event of the year after it where the delivery
+-- covers that whole year. It is what the experience rating's first stage learns from and
+-- applies, year by year: today's adults were children at some of the earlier dates.
+create or replace table patient_record as
 with next_days as (
     -- The days of the year after each date: activity meets them by a hash join.
     select ref, unnest(generate_series(ref_date + 1, (ref_date + to_months(12))::DATE, interval 1 day))::DATE as day
     from reference_date
-    where next_year_known
+),
+next_year as (
+    select w.ref, a.patient_key, count(*) as next_events
+    from stg_activity a
+    join next_days w on w.day = a.start_date
+    group by all
 )
-select w.ref, a.patient_key, count(*) as next_events
-from stg_activity a
-join next_days w on w.day = a.start_date
-group by all;
+select
+    p.ref,
+    p.pseudo_id,
+    p.patient_key,
+    p.practice_code,
+    p.age,
+    p.adult,
+    p.age_band || ':' || p.sex as age_band_sex,
+    coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
+    -- A double, so it reaches the model fitting as a plain number.
+    coalesce(c.condition_bits, 0)::DOUBLE as condition_bits,
+    coalesce(c.condition_count, 0) as condition_count,
+    f.efi_score,
+    f.efi_category,
+    f.coded_frailty,
+    f.hfrs,
+    coalesce(d.distinct_drugs_12m, 0) as distinct_drugs_12m,
+    case
+        when (r.ref_date + to_months(12))::DATE <= getvariable('extract_date')
+         and r.ref_date >= (select coverage_start from activity_coverage) - interval 1 day
+            then coalesce(n.next_events, 0)
+    end as next_events
+from population p
+join reference_date r using (ref)
+join patient_frailty f on f.ref = p.ref and f.patient_key = p.patient_key
+left join patient_condition_set c on c.ref = p.ref and c.patient_key = p.patient_key
+left join patient_drugs d on d.ref = p.ref and d.patient_key = p.patient_key
+left join next_year n on n.ref = p.ref and n.patient_key = p.patient_key;
 
 -- patient_features: one row per model reference date (today, a year back, two years back) per
 -- eligible adult: the models' inputs, computed by the same SQL on every date, so training and
@@ -40,7 +70,7 @@ history as (
     group by all
 )
 select
-    x.* exclude (adult, efi_deficits, frailty_rules, frailty),
+    x.* exclude (adult, next_events),
     a.prior_cost_12m,
     a.prior_emergency_admissions,
     a.prior_elective_admissions,

@@ -1,11 +1,8 @@
 -- patient_drugs: one row per reference date per patient with issues in the 12 months to it:
 -- how many distinct drugs (BNF chemical substances); polypharmacy and the models read it.
 -- patient_deficit: one row per reference date per eligible patient per eFI-style deficit;
--- patient_record: one row per reference date per eligible patient of any age: the clinical
--- record on that date (age band and sex, deprivation, conditions, drugs), the eFI-style score
--- and category, the latest coded frailty severity, the HFRS, and which frailty rules fired. It
--- is built here, where every part of the record is known, in one pass over the population.
--- patient_frailty: the view of its frailty columns.
+-- patient_frailty: one row per reference date per eligible patient, with the eFI-style
+-- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
 create or replace table patient_drugs as
 with year_days as (
     -- The days of each reference date's year: issues meet them by a hash join, not a range join.
@@ -45,7 +42,7 @@ from (select * from coded union all select * from polypharmacy) c
 join numbered_deficits d using (deficit_no)
 semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
 
-create or replace table patient_record as
+create or replace table patient_frailty as
 with window_days as (
     -- The days of each reference date's coded-frailty and HFRS windows, for hash joins. The HFRS
     -- is read on the dates the models and the cohorts use, not the earlier dates kept for the
@@ -88,24 +85,12 @@ scored as (
         coalesce(d.efi_deficits, 0) as efi_deficits,
         coalesce(d.efi_deficits, 0) / getvariable('efi_deficit_count') as efi_score,
         coalesce(c.coded_frailty, 'none') as coded_frailty,
-        case when r.years_back <= 2 then coalesce(h.hfrs, 0) end as hfrs,
-        p.pseudo_id,
-        p.practice_code,
-        p.age,
-        p.adult,
-        p.age_band || ':' || p.sex as age_band_sex,
-        coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
-        -- A double, so it reaches the model fitting as a plain number.
-        coalesce(cs.condition_bits, 0)::DOUBLE as condition_bits,
-        coalesce(cs.condition_count, 0) as condition_count,
-        coalesce(g.distinct_drugs_12m, 0) as distinct_drugs_12m
+        case when r.years_back <= 2 then coalesce(h.hfrs, 0) end as hfrs
     from population p
     join reference_date r on r.ref = p.ref
     left join deficits d on d.ref = p.ref and d.patient_key = p.patient_key
     left join coded_frailty c on c.ref = p.ref and c.patient_key = p.patient_key
     left join hfrs h on h.ref = p.ref and h.patient_key = p.patient_key
-    left join patient_condition_set cs on cs.ref = p.ref and cs.patient_key = p.patient_key
-    left join patient_drugs g on g.ref = p.ref and g.patient_key = p.patient_key
 ),
 categorised as (
     select
@@ -131,7 +116,3 @@ select
     ) as frailty_rules,
     len(frailty_rules) > 0 as frailty
 from categorised;
-
-create or replace view patient_frailty as
-select ref, patient_key, efi_deficits, efi_score, coded_frailty, hfrs, efi_category, frailty_rules, frailty
-from patient_record;

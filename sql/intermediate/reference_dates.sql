@@ -17,13 +17,3 @@ where years_back > 2
       (select coverage_start from activity_coverage) is null
       or ref_date + to_months(12) <= (select coverage_start from activity_coverage) - interval 1 day
   );
-
--- Whether the whole year after each date is in the delivery: an outcome for the models, and
--- events for the experience rating's first stage, are known only then.
-alter table reference_date add column next_year_known BOOLEAN;
-update reference_date
-set next_year_known = coalesce(
-    (ref_date + to_months(12))::DATE <= getvariable('extract_date')
-    and ref_date >= (select coverage_start from activity_coverage) - interval 1 day,
-    false
-);
