@@ -7,7 +7,11 @@ with rules as (
     select
         *,
         (row_number() over (order by condition_id, criterion_no))::SMALLINT as rule_no,
-        (dense_rank() over (order by condition_id))::SMALLINT as condition_no
+        (dense_rank() over (order by condition_id))::SMALLINT as condition_no,
+        -- Recorded ever, with no window and no resolved codes for its condition: present from
+        -- the first code on, so the codes need no more than their first date.
+        kind = 'diagnosis' and within_months is null and first_within_months is null
+            and not bool_or(resolved_codelist is not null) over (partition by condition_id) as from_first_code
     from condition_rule
 ),
 refs as (
@@ -29,10 +33,16 @@ window_days as (
 diagnosis_codes as materialized (
     -- The codes each criterion names, before they meet the reference dates: most listed codes
     -- belong to no condition (the eFI-style deficits share the table), so this comes first.
-    select o.patient_key, o.recorded_date, cr.rule_no
+    select o.patient_key, o.recorded_date, cr.rule_no, cr.from_first_code
     from listed_observation o
     join rules cr on cr.codelist = o.codelist
     where o.recorded_date <= getvariable('as_of')
+),
+first_codes as (
+    select patient_key, rule_no, min(recorded_date) as first_date
+    from diagnosis_codes
+    where from_first_code
+    group by all
 ),
 diagnosis_buckets as (
     -- Per patient and criterion, the first and last code in each bucket; anything before the
@@ -45,6 +55,7 @@ diagnosis_buckets as (
         max(d.recorded_date) as last_date
     from diagnosis_codes d
     left join buckets b on b.day = d.recorded_date
+    where not d.from_first_code
     group by all
 ),
 diagnosis_dates as (
@@ -79,6 +90,11 @@ issue_counts as (
 ),
 criteria_met as (
     -- One branch per rule kind, so every join is on keys.
+    select r.ref, f.patient_key, cr.condition_no
+    from first_codes f
+    join rules cr using (rule_no)
+    join refs r on f.first_date <= r.ref_date
+    union
     select d.ref, d.patient_key, cr.condition_no
     from diagnosis_dates d
     join rules cr using (rule_no)
