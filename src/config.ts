@@ -87,7 +87,7 @@ export const configSchema = z
           .max(120)
           .default(48)
           .describe(
-            "Months of secondary-care history behind each patient's experience rating (less where the delivery holds less)",
+            "Months of secondary-care history behind each patient's experience rating (less where the delivery holds less); the clinical record is read on dates a year apart back this far from the backtest date",
           ),
       })
       .strict()
