@@ -1,13 +1,15 @@
 // The cost and admission models against the synthetic generator's ground truth: the generator
 // states each patient's expected next-year cost, so a model that learned the wrong thing
 // (or nothing) shows up as a weak correlation with it, whatever its own backtest says.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitModels } from '../src/cost-model.ts';
 import { queryRows } from '../src/db.ts';
 import { auroc, rSquared } from '../src/model-metrics.ts';
+import { projectPath } from '../src/paths.ts';
 import type { RunContext } from '../src/stage.ts';
 import { synthesise } from '../src/synth/index.ts';
 import { readGroundTruth, type TruthRow } from './support/ground-truth.ts';
@@ -294,4 +296,56 @@ describe('cost and admission models on a synthetic delivery', () => {
     expect(readFileSync(join(ctx.runDir, 'model-card.md'), 'utf8')).toBe(card);
     expect(existsSync(join(ctx.runDir, 'model-card.md'))).toBe(true);
   }, 60_000);
+});
+
+describe('a delivery whose secondary care covers only the last two years', () => {
+  const root = mkdtempSync(join(tmpdir(), 'strata-short-history-'));
+  const delivery = join(root, 'delivery');
+  let run: StagedRun;
+
+  beforeAll(async () => {
+    // The bundled sample, with every secondary-care record before 1 April 2024 taken out: no
+    // complete year of activity lies before the backtest's date (31 March 2024).
+    cpSync(projectPath('sample-data', 'delivery'), delivery, { recursive: true });
+    const folder = join(delivery, 'secondary-care');
+    for (const name of readdirSync(folder)) {
+      const file = join(folder, name);
+      const gz = name.endsWith('.gz');
+      const lines = (gz ? gunzipSync(readFileSync(file)) : readFileSync(file)).toString('utf8').split('\n');
+      const startDate = lines[0]!.split(',').indexOf('start_date');
+      const kept = lines.filter(
+        (line, i) => i === 0 || line === '' || line.split(',')[startDate]! >= '2024-04-01',
+      );
+      const text = kept.join('\n');
+      writeFileSync(file, gz ? gzipSync(text) : text);
+    }
+    run = await runStages(delivery, 'cost model');
+  }, 120_000);
+
+  afterAll(() => {
+    run?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps only the model dates and fits without an experience rating, saying so', async () => {
+    const refs = await run.query<{ ref: string }>('select ref from reference_date order by years_back');
+    expect(refs.map((r) => r.ref)).toEqual(['current', 'train', 'backtest']);
+    const models = run.ctx.manifest.models as {
+      experience_rating: {
+        first_stage: { sample_patient_years: number; fit?: unknown };
+        gamma_shape: { applied: number | null; backtest: number | null };
+      };
+      applied: { adults_scored: number; mean_predicted_cost: number };
+    };
+    expect(models.experience_rating.first_stage.sample_patient_years).toBe(0);
+    expect(models.experience_rating.first_stage.fit).toBeUndefined();
+    expect(models.experience_rating.gamma_shape).toEqual({ applied: null, backtest: null });
+    const [adults] = await run.query<{ n: number }>(
+      "select count(*) as n from population where ref = 'current' and adult",
+    );
+    expect(models.applied.adults_scored).toBe(Number(adults!.n));
+    expect(models.applied.mean_predicted_cost).toBeGreaterThan(0);
+    const card = readFileSync(join(run.ctx.runDir, 'model-card.md'), 'utf8');
+    expect(card).toContain('n/a (no history year to fit it on)');
+  });
 });
