@@ -142,9 +142,9 @@ describe('cost and admission models on a synthetic delivery', () => {
       adults.map((r) => r.admitted_prev_12m),
     );
     // The whole backtest includes those who died or left in the outcome year, whose year was
-    // cut short: at this scale one such patient moves R² by a fifth (0.31 to 0.55 of the
-    // oracle's across seeds 7, 8, 9 and 12, with this model and the one before it), so only a
-    // loose floor is held here; the like-for-like figure below is held to the target.
+    // cut short: at this scale one such patient moves R² by a fifth (R² from 0.31 to 0.55 across
+    // seeds 7, 8, 9 and 12, with this model and the one before it), so only a loose floor is held
+    // here; the like-for-like figure below is held to the target.
     expect(v.cost.r_squared).toBeGreaterThan(0.4 * oracleR2);
     // The oracle exists only for adults registered today, so the like-for-like figure is the
     // backtest on those still registered when the outcome year ended: every one of them is in the
