@@ -63,6 +63,7 @@ export const stages: Stage[] = [
     writes: [
       'activity_coverage',
       'reference_date (history dates outside the secondary care removed)',
+      'the table macros days_before and days_after',
       'population',
       'listed_observation',
       'listed_medication',
@@ -89,7 +90,15 @@ export const stages: Stage[] = [
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
     reads: ['population', 'patient_condition_set', 'patient_frailty', 'patient_drugs', 'stg_activity'],
-    writes: ['patient_activity', 'patient_features', 'patient_prediction', 'model_card'],
+    writes: [
+      'patient_next_year',
+      'patient_activity',
+      'history_window',
+      'patient_record',
+      'patient_features',
+      'patient_prediction',
+      'model_card',
+    ],
     sql: [
       'intermediate/release_staged.sql',
       'intermediate/activity_history.sql',

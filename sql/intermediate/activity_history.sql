@@ -1,3 +1,16 @@
+-- patient_next_year: every reference date's year after, per patient: the models' outcomes,
+-- and the event counts the experience rating's first stage learns from (patient_record).
+create or replace table patient_next_year as
+select
+    w.ref,
+    a.patient_key,
+    sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m,
+    count_if(a.setting = 'APC_NEL') > 0 as next_admitted,
+    count(*) as next_events
+from stg_activity a
+join days_after(12) w on w.day = a.start_date
+group by all;
+
 -- patient_activity: one row per reference date per eligible patient: secondary-care cost
 -- and activity in the 12 months up to the date (features) and in the 12 months after it
 -- (the outcome, known only for the earlier reference dates).
@@ -15,16 +28,6 @@ windows as (
     from reference_date
     where years_back <= 2
 ),
-prior_days as (
-    -- The days of the year up to each date and of the year after it: activity meets them by a
-    -- hash join, not a range join.
-    select ref, unnest(generate_series((ref_date - to_months(12))::DATE + 1, ref_date, interval 1 day))::DATE as day
-    from windows
-),
-next_days as (
-    select ref, unnest(generate_series(ref_date + 1, next_end, interval 1 day))::DATE as day
-    from windows
-),
 prior_year as (
     select
         w.ref,
@@ -37,13 +40,7 @@ prior_year as (
         count_if(a.setting = 'AE') as prior_ae,
         sum(a.cost_gbp::DECIMAL(18, 2)) filter (where a.setting = 'APC_NEL')::DOUBLE as prior_emergency_cost
     from activity a
-    join prior_days w on w.day = a.start_date
-    group by all
-),
-next_year as (
-    select w.ref, a.patient_key, sum(a.cost_gbp::DECIMAL(18, 2))::DOUBLE as next_cost_12m, count_if(a.setting = 'APC_NEL') > 0 as next_admitted
-    from activity a
-    join next_days w on w.day = a.start_date
+    join days_before(12) w on w.day = a.start_date and w.years_back <= 2
     group by all
 )
 select
@@ -62,4 +59,4 @@ select
 from population p
 join windows w using (ref)
 left join prior_year y on y.ref = p.ref and y.patient_key = p.patient_key
-left join next_year n on n.ref = p.ref and n.patient_key = p.patient_key;
+left join patient_next_year n on n.ref = p.ref and n.patient_key = p.patient_key;

@@ -15,17 +15,6 @@ where r.years_back <= 2;
 -- covers that whole year. It is what the experience rating's first stage learns from and
 -- applies, year by year: today's adults were children at some of the earlier dates.
 create or replace table patient_record as
-with next_days as (
-    -- The days of the year after each date: activity meets them by a hash join.
-    select ref, unnest(generate_series(ref_date + 1, (ref_date + to_months(12))::DATE, interval 1 day))::DATE as day
-    from reference_date
-),
-next_year as (
-    select w.ref, a.patient_key, count(*) as next_events
-    from stg_activity a
-    join next_days w on w.day = a.start_date
-    group by all
-)
 select
     p.ref,
     p.pseudo_id,
@@ -53,7 +42,7 @@ join reference_date r using (ref)
 join patient_frailty f on f.ref = p.ref and f.patient_key = p.patient_key
 left join patient_condition_set c on c.ref = p.ref and c.patient_key = p.patient_key
 left join patient_drugs d on d.ref = p.ref and d.patient_key = p.patient_key
-left join next_year n on n.ref = p.ref and n.patient_key = p.patient_key;
+left join patient_next_year n on n.ref = p.ref and n.patient_key = p.patient_key;
 
 -- patient_features: one row per model reference date (today, a year back, two years back) per
 -- eligible adult: the models' inputs, computed by the same SQL on every date, so training and

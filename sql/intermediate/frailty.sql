@@ -4,14 +4,9 @@
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
 create or replace table patient_drugs as
-with year_days as (
-    -- The days of each reference date's year: issues meet them by a hash join, not a range join.
-    select ref, unnest(generate_series((ref_date - to_months(12))::DATE + 1, ref_date, interval 1 day))::DATE as day
-    from reference_date
-)
 select y.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
 from stg_medication m
-join year_days y on y.day = m.issue_date
+join days_before(12) y on y.day = m.issue_date
 group by all;
 
 create or replace table patient_deficit as
@@ -43,18 +38,7 @@ join numbered_deficits d using (deficit_no)
 semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
 
 create or replace table patient_frailty as
-with window_days as (
-    -- The days of each reference date's coded-frailty and HFRS windows, for hash joins. The HFRS
-    -- is read on the dates the models and the cohorts use, not the earlier dates kept for the
-    -- experience rating's record, whose windows reach back before the delivery's secondary care.
-    select 'coded_frailty' as window_of, ref, unnest(generate_series((ref_date - to_months(getvariable('coded_frailty_months')))::DATE + 1, ref_date, interval 1 day))::DATE as day
-    from reference_date
-    union all
-    select 'hfrs', ref, unnest(generate_series((ref_date - to_months(getvariable('hfrs_months')))::DATE + 1, ref_date, interval 1 day))::DATE
-    from reference_date
-    where years_back <= 2
-),
-deficits as (
+with deficits as (
     select ref, patient_key, count(*) as efi_deficits
     from patient_deficit
     group by all
@@ -64,13 +48,15 @@ coded_frailty as (
     select w.ref, o.patient_key, arg_max(s.severity, (o.recorded_date, s.rank)) as coded_frailty
     from listed_observation o
     join frailty_severity s on s.codelist = o.codelist
-    join window_days w on w.window_of = 'coded_frailty' and w.day = o.recorded_date
+    join days_before(getvariable('coded_frailty_months')) w on w.day = o.recorded_date
     group by all
 ),
 hfrs_codes as (
     select distinct w.ref, a.patient_key, left(unnest(a.diagnoses), 3) as icd10_code
     from stg_activity a
-    join window_days w on w.window_of = 'hfrs' and w.day = a.start_date
+    -- Read on the dates the models and the cohorts use, not the earlier dates kept for the
+    -- experience rating's record, whose windows reach back before the delivery's secondary care.
+    join days_before(getvariable('hfrs_months')) w on w.day = a.start_date and w.years_back <= 2
 ),
 hfrs as (
     select c.ref, c.patient_key, round(sum(h.points), 1) as hfrs

@@ -17,3 +17,14 @@ where years_back > 2
       (select coverage_start from activity_coverage) is null
       or ref_date + to_months(12) <= (select coverage_start from activity_coverage) - interval 1 day
   );
+
+-- days_before(months), days_after(months): every day of each reference date's window of that
+-- many months up to the date (the date included) or after it. A dated record meets its window
+-- through an equality join on the day (a hash join) rather than a range join over every row.
+create or replace macro days_before(months) as table
+select ref, years_back, unnest(generate_series((ref_date - to_months(months))::DATE + 1, ref_date, interval 1 day))::DATE as day
+from reference_date;
+
+create or replace macro days_after(months) as table
+select ref, years_back, unnest(generate_series(ref_date + 1, (ref_date + to_months(months))::DATE, interval 1 day))::DATE as day
+from reference_date;
