@@ -53,9 +53,13 @@ function conditionColumn(id: string): string {
 const CATEGORICAL = ['age_band_sex', 'imd_decile', 'efi_category', 'coded_frailty'] as const;
 
 // What is known about a patient before any use of hospital services: the first stage, which
-// sets how much activity to expect of someone with this record.
+// sets how much activity to expect of someone with this record. The squared condition count lets
+// each further condition add less on the log scale, as it does in hospital use: with the count
+// alone the backtest R² was 0.918, 0.908 and 0.925 of the oracle's at 0.1x (seeds 7, 8, 9), with
+// the square 0.943, 0.946 and 0.945 (condition-count bands did about as well: 0.946, 0.931, 0.941).
 const CLINICAL_NUMERIC = [
   'condition_count',
+  'condition_count_squared',
   'efi_score',
   'distinct_drugs_12m',
   ...conditions.map((c) => conditionColumn(c.id)),
@@ -100,6 +104,7 @@ const CLINICAL_COLUMNS = `
         coalesce(efi_category, '(missing)') as efi_category,
         coalesce(coded_frailty, 'none') as coded_frailty,
         coalesce(condition_count, 0)::DOUBLE as condition_count,
+        (coalesce(condition_count, 0) * coalesce(condition_count, 0))::DOUBLE as condition_count_squared,
         coalesce(efi_score, 0)::DOUBLE as efi_score,
         coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
         ${conditionIds
@@ -793,7 +798,8 @@ function modelCard(
     '## Features',
     '',
     '- Categorical: age band x sex, deprivation (IMD) decile, eFI-style frailty category, coded frailty severity.',
-    '- Numeric (standardised): chronic condition count, eFI-style frailty score, distinct drugs in 12 months',
+    '- Numeric (standardised): chronic condition count and its square (each further condition adding less),',
+    '  eFI-style frailty score, distinct drugs in 12 months',
     `  (polypharmacy), a 0/1 flag for each of the ${conditionIds.length} chronic conditions, Hospital Frailty Risk Score,`,
     '  log(1 + secondary-care cost) and log(1 + emergency admissions) in the last 12 months, and an',
     `  experience-rating term for all secondary-care activity (every setting) in the last ${ctx.config.model.experienceMonths} months`,
