@@ -88,6 +88,19 @@ function measure(seed: string) {
     adults.map((r) => r.admitted_prev_12m),
   );
 
+  // The oracle's own calibration by decile of expected cost: how far chance alone moves a decile.
+  const byExpected = adults
+    .map((r) => ({ expected: r.expected_cost_prev_12m, realised: r.realised_cost_prev_12m }))
+    .sort((x, y) => x.expected - y.expected);
+  const oracleDeciles: Decile[] = Array.from({ length: 10 }, (_, d) => {
+    const part = byExpected.slice(
+      Math.floor((d * byExpected.length) / 10),
+      Math.floor(((d + 1) * byExpected.length) / 10),
+    );
+    const sum = (f: (r: (typeof part)[number]) => number) => part.reduce((t, r) => t + f(r), 0);
+    return { ratio: sum((r) => r.realised) / sum((r) => r.expected), ratio_standard_error: null };
+  });
+
   // The 3x cohort today, from the practice lists, against the truth's expected-cost 3x cohort.
   const meanExpected = adults.reduce((s, r) => s + r.expected_cost_next_12m, 0) / adults.length;
   const truth3x = adults.filter((r) => r.expected_cost_next_12m >= 3 * meanExpected).map((r) => r.pseudo_id);
@@ -130,6 +143,12 @@ function measure(seed: string) {
       '0.9 to 1.1',
       (r) => Math.abs(r - 1) <= 0.1,
       se(worst),
+    ),
+    at(
+      "worst calibration decile of the oracle (the truth's expected cost)",
+      worstDecile(oracleDeciles).ratio,
+      'for reference',
+      null,
     ),
     at(
       'worst calibration decile (every adult)',
