@@ -94,37 +94,58 @@ interface FeatureRows {
  * The model's inputs, as SQL over patient_features: nulls as 0, counts on the log scale (under
  * a log link a linear count would multiply the prediction by a constant per event), a flag per
  * condition from its bit in condition_bits. The fitting samples and the scoring both read these
- * columns, so they cannot drift apart.
+ * columns, so they cannot drift apart. Read into JavaScript, the flags come as condition_bits and
+ * are unpacked there (conditionFlags): one column instead of one per condition, which halved the
+ * time to read a sample.
  */
-const CLINICAL_COLUMNS = `
-        pseudo_id,
-        patient_key,
-        age_band_sex,
-        imd_decile::VARCHAR as imd_decile,
-        coalesce(efi_category, '(missing)') as efi_category,
-        coalesce(coded_frailty, 'none') as coded_frailty,
-        coalesce(condition_count, 0)::DOUBLE as condition_count,
-        (coalesce(condition_count, 0) * coalesce(condition_count, 0))::DOUBLE as condition_count_squared,
-        coalesce(efi_score, 0)::DOUBLE as efi_score,
-        coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m,
-        ${conditionIds
-          .map(
-            (id, k) =>
-              `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
-          )
-          .join(',\n        ')}`;
+function clinicalColumns(use: 'score' | 'read'): string {
+  const conditionFlags =
+    use === 'read'
+      ? ['coalesce(condition_bits, 0)::DOUBLE as condition_bits']
+      : conditionIds.map(
+          (id, k) =>
+            `((coalesce(condition_bits, 0)::BIGINT >> ${k}) & 1)::DOUBLE as ${quotedIdentifier(conditionColumn(id))}`,
+        );
+  return [
+    // Identifiers for scoring; a sample read into JavaScript needs none.
+    ...(use === 'score' ? ['pseudo_id', 'patient_key'] : []),
+    'age_band_sex',
+    'imd_decile::VARCHAR as imd_decile',
+    "coalesce(efi_category, '(missing)') as efi_category",
+    "coalesce(coded_frailty, 'none') as coded_frailty",
+    'coalesce(condition_count, 0)::DOUBLE as condition_count',
+    '(coalesce(condition_count, 0) * coalesce(condition_count, 0))::DOUBLE as condition_count_squared',
+    'coalesce(efi_score, 0)::DOUBLE as efi_score',
+    'coalesce(distinct_drugs_12m, 0)::DOUBLE as distinct_drugs_12m',
+    ...conditionFlags,
+  ].join(',\n        ');
+}
 
-const FEATURE_COLUMNS = `${CLINICAL_COLUMNS},
+function featureColumns(use: 'score' | 'read'): string {
+  return `${clinicalColumns(use)},
         coalesce(hfrs, 0)::DOUBLE as hfrs,
         ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
         ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
         coalesce(history_events, 0)::DOUBLE as history_events`;
+}
+
+/** Each condition's 0/1 column from condition_bits, as the SQL of clinicalColumns('score') has it. */
+function conditionFlags(raw: RawColumns, columns: Columns): void {
+  const bits = raw.condition_bits as number[];
+  conditionIds.forEach((id, k) => {
+    const flag = new Float64Array(bits.length);
+    const weight = 2 ** k;
+    // Bits above the 32nd are beyond JavaScript's bitwise operators: divide instead.
+    for (let i = 0; i < bits.length; i++) flag[i] = Math.floor(bits[i]! / weight) % 2;
+    columns[conditionColumn(id)] = flag;
+  });
+}
 
 /** The adults at a reference date, with their expected history events (see fitFirstStage). */
 function modelFeatures(): string {
   return `
     select
-        ${FEATURE_COLUMNS},
+        ${featureColumns('score')},
         coalesce(e.expected_events, 0) as expected_events,
         next_cost_12m::DOUBLE as next_cost_12m,
         next_admitted::DOUBLE as next_admitted
@@ -138,8 +159,10 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
   const num = (name: string) => Float64Array.from(raw[name] as number[]);
   const columns: Columns = {};
   for (const name of CATEGORICAL) columns[name] = raw[name] as (string | null)[];
-  // Every numeric feature but the experience term, which is worked out from these.
-  for (const name of FEATURES.numeric) if (name !== 'experience') columns[name] = num(name);
+  conditionFlags(raw, columns);
+  // Every other numeric feature but the experience term, which is worked out from these.
+  for (const name of FEATURES.numeric)
+    if (name !== 'experience' && !(name in columns)) columns[name] = num(name);
   return {
     n,
     columns,
@@ -155,8 +178,16 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
  * The fitting sample: a deterministic pseudo-random subset, the same for the same data and
  * seed, in a fixed order so IRLS sums in the same order and gives identical coefficients.
  */
-// The fitting sample's rows, in its order: the same adults whatever columns are read.
-const SAMPLE_ORDER = `and next_cost_12m is not null order by hash(pseudo_id || $seed), pseudo_id limit $size`;
+// The fitting sample's adults, in its order: drawn on the keys alone, so the columns are worked
+// out for the sample only.
+const SAMPLE = `
+     sample as (
+         select patient_key, hash(pseudo_id || $seed) as draw, pseudo_id as tie
+         from patient_features
+         where ref = $ref and next_cost_12m is not null
+         order by draw, tie
+         limit $size
+     )`;
 
 async function readSample(
   conn: DuckDBConnection,
@@ -166,14 +197,14 @@ async function readSample(
 ): Promise<FeatureRows> {
   const raw = await readColumns(
     conn,
-    `select ${FEATURE_COLUMNS}, next_cost_12m::DOUBLE as next_cost_12m, next_admitted::DOUBLE as next_admitted
+    `with ${SAMPLE}
+     select ${featureColumns('read')}, next_cost_12m::DOUBLE as next_cost_12m, next_admitted::DOUBLE as next_admitted
      from patient_features
+     join sample using (patient_key)
      where ref = $ref
-     ${SAMPLE_ORDER}`,
+     order by draw, tie`,
     { ref, seed: String(seed), size },
   );
-  delete raw.pseudo_id;
-  delete raw.patient_key;
   return toFeatureRows(raw);
 }
 
@@ -187,11 +218,11 @@ async function readExpected(
 ): Promise<void> {
   const raw = await readColumns(
     conn,
-    `select coalesce(e.expected_events, 0) as expected_events
-     from patient_features
-     left join ${EXPECTED_EVENTS} e using (ref, patient_key)
-     where ref = $ref
-     ${SAMPLE_ORDER}`,
+    `with ${SAMPLE}
+     select coalesce(e.expected_events, 0) as expected_events
+     from sample
+     left join ${EXPECTED_EVENTS} e on e.ref = $ref and e.patient_key = sample.patient_key
+     order by draw, tie`,
     { ref, seed: String(seed), size },
   );
   sample.expected = Float64Array.from(raw.expected_events as number[]);
@@ -249,21 +280,26 @@ async function fitFirstStage(
   const { ridge, sampleSize, seed } = ctx.config.model;
   const raw = await readColumns(
     ctx.conn,
-    `select * exclude (pseudo_id, patient_key)
-     from (
-         select ${CLINICAL_COLUMNS}, ref, next_events::DOUBLE as next_events
+    `with sample as (
+         select ref, patient_key, hash(pseudo_id || ref || $seed) as draw, pseudo_id as tie
          from patient_record
          join reference_date using (ref)
          where years_back > 2 and next_events is not null
+         order by draw, tie, ref
+         limit $size
      )
-     order by hash(pseudo_id || ref || $seed), pseudo_id, ref
-     limit $size`,
+     select ${clinicalColumns('read')}, next_events::DOUBLE as next_events
+     from patient_record
+     join sample using (ref, patient_key)
+     order by draw, tie, ref`,
     { seed: String(seed), size: sampleSize },
   );
   const n = raw.age_band_sex!.length;
   const columns: Columns = {};
   for (const name of CLINICAL.categorical) columns[name] = raw[name] as (string | null)[];
-  for (const name of CLINICAL.numeric) columns[name] = Float64Array.from(raw[name] as number[]);
+  conditionFlags(raw, columns);
+  for (const name of CLINICAL.numeric)
+    if (!(name in columns)) columns[name] = Float64Array.from(raw[name] as number[]);
   const encoding = learnEncoding(columns, CLINICAL);
   if (n === 0) {
     await alongside();
@@ -298,7 +334,7 @@ async function fitFirstStage(
      ),
      rates as (
          select ref, patient_key, ${rate.sql} as rate
-         from (select ${CLINICAL_COLUMNS}, ref from patient_record)
+         from (select ${clinicalColumns('score')}, ref from patient_record)
          where patient_key in (select patient_key from patient_features)
      )
      -- Summed as exact decimals: a float sum would depend on the order threads add in.
