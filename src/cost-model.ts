@@ -176,18 +176,12 @@ function toFeatureRows(raw: RawColumns): FeatureRows {
 
 /**
  * The fitting sample: a deterministic pseudo-random subset, the same for the same data and
- * seed, in a fixed order so IRLS sums in the same order and gives identical coefficients.
+ * seed, in a fixed order so IRLS sums in the same order and gives identical coefficients. It is
+ * drawn once, on the keys alone, into a temp table: its columns are worked out for the sample
+ * only, and the expected events read later (readExpected) come for the same adults in the same
+ * order.
  */
-// The fitting sample's adults, in its order: drawn on the keys alone, so the columns are worked
-// out for the sample only.
-const SAMPLE = `
-     sample as (
-         select patient_key, hash(pseudo_id || $seed) as draw, pseudo_id as tie
-         from patient_features
-         where ref = $ref and next_cost_12m is not null
-         order by draw, tie
-         limit $size
-     )`;
+const sampleTable = (ref: Ref) => `model_sample_${ref}`;
 
 async function readSample(
   conn: DuckDBConnection,
@@ -195,37 +189,39 @@ async function readSample(
   size: number,
   seed: number,
 ): Promise<FeatureRows> {
+  await conn.run(
+    `create or replace temp table ${sampleTable(ref)} as
+     select patient_key, hash(pseudo_id || $seed) as draw, pseudo_id as tie
+     from patient_features
+     where ref = $ref and next_cost_12m is not null
+     order by draw, tie
+     limit $size`,
+    { ref, seed: String(seed), size },
+  );
   const raw = await readColumns(
     conn,
-    `with ${SAMPLE}
-     select ${featureColumns('read')}, next_cost_12m::DOUBLE as next_cost_12m, next_admitted::DOUBLE as next_admitted
+    `select ${featureColumns('read')}, next_cost_12m::DOUBLE as next_cost_12m, next_admitted::DOUBLE as next_admitted
      from patient_features
-     join sample using (patient_key)
+     join ${sampleTable(ref)} using (patient_key)
      where ref = $ref
      order by draw, tie`,
-    { ref, seed: String(seed), size },
+    { ref },
   );
   return toFeatureRows(raw);
 }
 
 /** The sample's expected history events, read once the first stage has written them. */
-async function readExpected(
-  conn: DuckDBConnection,
-  ref: Ref,
-  sample: FeatureRows,
-  size: number,
-  seed: number,
-): Promise<void> {
+async function readExpected(conn: DuckDBConnection, ref: Ref, sample: FeatureRows): Promise<void> {
   const raw = await readColumns(
     conn,
-    `with ${SAMPLE}
-     select coalesce(e.expected_events, 0) as expected_events
-     from sample
-     left join ${EXPECTED_EVENTS} e on e.ref = $ref and e.patient_key = sample.patient_key
-     order by draw, tie`,
-    { ref, seed: String(seed), size },
+    `select coalesce(e.expected_events, 0) as expected_events
+     from ${sampleTable(ref)} s
+     left join ${EXPECTED_EVENTS} e on e.ref = $ref and e.patient_key = s.patient_key
+     order by s.draw, s.tie`,
+    { ref },
   );
   sample.expected = Float64Array.from(raw.expected_events as number[]);
+  await conn.run(`drop table ${sampleTable(ref)}`);
 }
 
 /**
@@ -663,8 +659,7 @@ export async function fitModels(ctx: RunContext): Promise<void> {
         samples.train = await readSample(ctx.conn, 'train', sampleSize, seed);
       }),
     );
-    for (const ref of ['backtest', 'train'] as const)
-      await readExpected(ctx.conn, ref, samples[ref]!, sampleSize, seed);
+    for (const ref of ['backtest', 'train'] as const) await readExpected(ctx.conn, ref, samples[ref]!);
     // The backtest's models and today's are independent: fitted side by side.
     [backtest, model] = await timed('fit', () =>
       Promise.all([
