@@ -8,7 +8,7 @@
 // decile's standard error, so that chance is not read as a finding.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { auroc, jaccard, rSquared } from '../src/model-metrics.ts';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     // Several populations: at 0.1x a decile holds some 9,000 adults whose costs are skewed, so
     // one population's figures move by a few per cent on chance alone.
     seeds: { type: 'string', default: '7,8,9' },
+    // A configuration file for the runs (strata run --config), to compare model settings.
+    config: { type: 'string' },
   },
 });
 const root = projectPath('bench');
@@ -69,7 +71,16 @@ function measure(seed: string) {
     strata(['synth', '--scale', values.scale!, '--seed', seed, '--out', delivery]);
   }
   rmSync(out, { recursive: true, force: true });
-  strata(['run', '--delivery', delivery, '--out', out, '--keep', '1']);
+  strata([
+    'run',
+    '--delivery',
+    delivery,
+    '--out',
+    out,
+    '--keep',
+    '1',
+    ...(values.config ? ['--config', values.config] : []),
+  ]);
   const latest = join(out, 'latest');
   const v: Validation = JSON.parse(readFileSync(join(latest, 'manifest.json'), 'utf8')).models.backtest
     .validation;
@@ -204,10 +215,23 @@ results[0]!.targets.forEach((t, i) =>
 );
 
 mkdirSync(join(root, 'results'), { recursive: true });
-const file = join(root, 'results', `${new Date().toISOString().slice(0, 10)}-${values.scale}-models.json`);
+const configured = values.config ? `-${basename(values.config, '.json')}` : '';
+const file = join(
+  root,
+  'results',
+  `${new Date().toISOString().slice(0, 10)}-${values.scale}-models${configured}.json`,
+);
 writeFileSync(
   file,
-  JSON.stringify({ scale: Number(values.scale), generator: GENERATOR_VERSION, seeds: results }, null, 2) +
-    '\n',
+  JSON.stringify(
+    {
+      scale: Number(values.scale),
+      generator: GENERATOR_VERSION,
+      ...(values.config ? { config: JSON.parse(readFileSync(values.config, 'utf8')) } : {}),
+      seeds: results,
+    },
+    null,
+    2,
+  ) + '\n',
 );
 console.log(`\nwritten to ${file}`);

@@ -77,7 +77,7 @@ export const configSchema = z
           .number()
           .min(1)
           .max(2)
-          .default(1.5)
+          .default(1.3)
           .describe('Variance power of the Tweedie cost model'),
         seed: z.number().int().default(20_240_401).describe('Seed of the fitting sample'),
         experienceMonths: z
@@ -94,7 +94,7 @@ export const configSchema = z
       .default({
         sampleSize: 120_000,
         ridge: 1e-4,
-        tweediePower: 1.5,
+        tweediePower: 1.3,
         seed: 20_240_401,
         experienceMonths: 48,
       }),

@@ -23,7 +23,7 @@ select
     p.age,
     p.adult,
     p.age_band || ':' || p.sex as age_band_sex,
-    coalesce(p.imd_decile::VARCHAR, 'unknown') as imd_decile,
+    p.imd_decile,
     -- A double, so it reaches the model fitting as a plain number.
     coalesce(c.condition_bits, 0)::DOUBLE as condition_bits,
     coalesce(c.condition_count, 0) as condition_count,
