@@ -77,9 +77,14 @@ const CLINICAL_NUMERIC = [
 // prediction by a constant per event, which explodes for the few patients with dozens.
 const ACTIVITY_NUMERIC = ['hfrs', 'log_prior_cost_12m', 'log_prior_emergency_admissions', 'experience'];
 
-const CLINICAL: FeatureSpec = { numeric: CLINICAL_NUMERIC, categorical: [...CATEGORICAL] };
+// The 0/1 columns, entered as they are (see FeatureSpec.flags): each coefficient is then the
+// effect of having the condition, and the fit skips the rows without it.
+const FLAGS = ['imd_unknown', ...conditions.map((c) => conditionColumn(c.id))];
+
+const CLINICAL: FeatureSpec = { numeric: CLINICAL_NUMERIC, flags: FLAGS, categorical: [...CATEGORICAL] };
 const FEATURES: FeatureSpec = {
   numeric: [...CLINICAL_NUMERIC, ...ACTIVITY_NUMERIC],
+  flags: FLAGS,
   categorical: [...CATEGORICAL],
 };
 
@@ -859,10 +864,10 @@ function modelCard(
     '## Features',
     '',
     '- Categorical: age band x sex, eFI-style frailty category, coded frailty severity.',
-    '- Numeric (standardised): deprivation (IMD) decile, with a flag where it is unknown (then taken as 5.5);',
+    `- Flags (0/1): each of the ${conditionIds.length} chronic conditions, and an unknown IMD decile.`,
+    '- Numeric (standardised): deprivation (IMD) decile (5.5 where unknown),',
     '  chronic condition count and its square (each further condition adding less),',
-    '  eFI-style frailty score, distinct drugs in 12 months',
-    `  (polypharmacy), a 0/1 flag for each of the ${conditionIds.length} chronic conditions, Hospital Frailty Risk Score,`,
+    '  eFI-style frailty score, distinct drugs in 12 months (polypharmacy), Hospital Frailty Risk Score,',
     '  log(1 + secondary-care cost) and log(1 + emergency admissions) in the last 12 months, and an',
     `  experience-rating term for all secondary-care activity (every setting) in the last ${ctx.config.model.experienceMonths} months`,
     '  (or as far back as the delivery holds, when that is less).',
@@ -943,7 +948,8 @@ function modelCard(
     '',
     '## Coefficients (applied model)',
     '',
-    'Numeric coefficients are per training standard deviation; ratios are exp(coefficient).',
+    'Numeric coefficients are per training standard deviation, and a flag (a condition, an unknown IMD decile)',
+    'compares having it with not; ratios are exp(coefficient).',
     '',
     '### Cost',
     '',

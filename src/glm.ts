@@ -599,9 +599,9 @@ function linearPredictor(fit: GlmFit, enc: Encoding, fn: string): LinearPredicto
   // every row, and the first is nothing where x is 0 (most condition flags, most rows).
   let base = of(INTERCEPT);
   const numeric = enc.numeric
-    .map((num) => ({ num, slope: of(num.name) / (num.sd > 0 ? num.sd : 1) }))
+    .map((num) => ({ num, slope: of(num.name) / (num.flag || !(num.sd > 0) ? 1 : num.sd) }))
     .filter((t) => t.slope !== 0);
-  for (const { num, slope } of numeric) base -= slope * num.mean;
+  for (const { num, slope } of numeric) if (!num.flag) base -= slope * num.mean;
   const binomial = fit.family === 'binomial';
   return {
     base,
@@ -684,14 +684,25 @@ export type Columns = Record<string, ArrayLike<number> | ArrayLike<string | null
 
 export interface FeatureSpec {
   numeric: string[];
+  /**
+   * Numeric columns that hold only 0 and 1, entered as they are rather than standardised: the
+   * coefficient then compares having the thing with not, and the column stays zero on most
+   * rows, where the fit's cross-products skip it (standardised, it would be non-zero on all).
+   * The ridge is scaled by each column's spread either way, so the fit is the same model.
+   */
+  flags?: string[];
   categorical: string[];
   /** Levels seen on fewer training rows are pooled into "other". Default 30. */
   minLevelCount?: number;
 }
 
 export interface Encoding {
-  /** `constant` marks a column with sd 0 in training; it is still emitted (and then dropped by fitGlm). */
-  numeric: { name: string; mean: number; sd: number; constant?: boolean }[];
+  /**
+   * The training mean and sd of each numeric column. `constant` marks a column with sd 0 in
+   * training; it is still emitted (and then dropped by fitGlm). `flag` marks a 0/1 column
+   * entered as it is (FeatureSpec.flags), not standardised.
+   */
+  numeric: { name: string; mean: number; sd: number; constant?: boolean; flag?: boolean }[];
   categorical: { name: string; levels: string[]; reference: string }[];
 }
 
@@ -729,14 +740,24 @@ export function learnEncoding(rows: Columns, spec: FeatureSpec): Encoding {
   const minCount = spec.minLevelCount ?? 30;
   const all = [...spec.numeric, ...spec.categorical];
   if (new Set(all).size !== all.length) throw new RangeError('learnEncoding: a column is listed twice');
+  const flags = new Set(spec.flags ?? []);
+  for (const name of flags)
+    if (!spec.numeric.includes(name))
+      throw new RangeError(`learnEncoding: flag ${name} is not a numeric column`);
   const lengths = new Set(all.map((name) => columnOf(rows, name, undefined, 'learnEncoding').length));
   if (lengths.size > 1) throw new RangeError('learnEncoding: columns have different lengths');
 
   const numeric = spec.numeric.map((name) => {
     const col = columnOf(rows, name, undefined, 'learnEncoding');
     const n = col.length;
+    const flag = flags.has(name);
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += numericValue(col[i], name, i, 'learnEncoding');
+    for (let i = 0; i < n; i++) {
+      const v = numericValue(col[i], name, i, 'learnEncoding');
+      if (flag && v !== 0 && v !== 1)
+        throw new RangeError(`learnEncoding: flag ${name} on row ${i} is ${v}, not 0 or 1`);
+      sum += v;
+    }
     const mean = n > 0 ? sum / n : 0;
     let ss = 0;
     for (let i = 0; i < n; i++) {
@@ -744,7 +765,13 @@ export function learnEncoding(rows: Columns, spec: FeatureSpec): Encoding {
       ss += d * d;
     }
     const sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
-    return sd > 0 ? { name, mean, sd } : { name, mean, sd: 0, constant: true };
+    return {
+      name,
+      mean,
+      sd: sd > 0 ? sd : 0,
+      ...(sd > 0 ? {} : { constant: true }),
+      ...(flag ? { flag: true } : {}),
+    };
   });
 
   const categorical = spec.categorical.map((name) => {
@@ -780,7 +807,7 @@ export function levelColumn(name: string, level: string): string {
 }
 
 /**
- * Builds the design for n rows: intercept, then the standardised numerics, then one 0/1
+ * Builds the design for n rows: intercept, then the numerics (standardised, flags as they are), then one 0/1
  * column per kept categorical level. A level not kept (rare in training, or never seen)
  * scores as "other" when the encoding has an "other" column, otherwise as the reference.
  */
@@ -795,8 +822,8 @@ export function encode(rows: Columns, enc: Encoding, n: number): Design {
   const numeric = enc.numeric.map((num, k) => ({
     name: num.name,
     col: columnOf(rows, num.name, n, 'encode'),
-    mean: num.mean,
-    scale: num.sd > 0 ? 1 / num.sd : 1,
+    mean: num.flag ? 0 : num.mean,
+    scale: num.flag || !(num.sd > 0) ? 1 : 1 / num.sd,
     j: 1 + k,
   }));
   let next = 1 + enc.numeric.length;
@@ -840,12 +867,14 @@ export interface FitTerm {
 
 /**
  * Model-card rows: one per fitted term (dropped columns are listed in fit.dropped instead).
- * Numeric coefficients are per training standard deviation because encode standardises them.
+ * Numeric coefficients are per training standard deviation because encode standardises them;
+ * a flag's compares having it with not.
  */
 export function describeFit(fit: GlmFit, enc: Encoding): FitTerm[] {
   const comparisons = new Map<string, string>();
   comparisons.set(INTERCEPT, 'baseline: reference levels, numerics at their training mean');
-  for (const num of enc.numeric) comparisons.set(num.name, `per 1 SD (${Number(num.sd.toPrecision(4))})`);
+  for (const num of enc.numeric)
+    comparisons.set(num.name, num.flag ? 'present vs absent' : `per 1 SD (${Number(num.sd.toPrecision(4))})`);
   for (const cat of enc.categorical) {
     for (const level of cat.levels) {
       comparisons.set(levelColumn(cat.name, level), `vs ${levelColumn(cat.name, cat.reference)}`);

@@ -441,6 +441,45 @@ describe('feature encoding', () => {
     expect(card[1]!.comparison).toMatch(/^per 1 SD/);
   });
 
+  it('enters flags as they are: the same model as standardised, described as present vs absent', () => {
+    const rand = mulberry32(17);
+    const m = 4000;
+    const x = Float64Array.from({ length: m }, () => normal(rand));
+    const f = Float64Array.from({ length: m }, () => (rand() < 0.05 ? 1 : 0));
+    const y = Float64Array.from({ length: m }, (_, i) =>
+      poisson(rand, Math.exp(-1 + 0.7 * f[i]! + 0.3 * x[i]!)),
+    );
+    const cols: Columns = { x, f };
+    const asFlag = learnEncoding(cols, { numeric: ['x', 'f'], flags: ['f'], categorical: [] });
+    const standardised = learnEncoding(cols, { numeric: ['x', 'f'], categorical: [] });
+    const design = encode(cols, asFlag, m);
+    // The flag's column is the 0/1 itself; x is still standardised.
+    expect(Array.from({ length: m }, (_, i) => design.X[i * design.p + 2])).toEqual(Array.from(f));
+    expect(design.X[1]).toBeCloseTo((x[0]! - asFlag.numeric[0]!.mean) / asFlag.numeric[0]!.sd, 12);
+    const opts = { family: 'poisson' as const, ridge: 0.01 };
+    const flagFit = fitGlm(design, y, opts);
+    const stdFit = fitGlm(encode(cols, standardised, m), y, opts);
+    // The ridge is scaled by each column's spread, so both reach the same penalised optimum.
+    const sdF = standardised.numeric[1]!.sd;
+    expect(coef(flagFit, 'f')).toBeCloseTo(coef(stdFit, 'f') / sdF, 6);
+    expect(coef(flagFit, 'f')).toBeGreaterThan(0.5);
+    expect(coef(flagFit, 'f')).toBeLessThan(0.9);
+    const a = predictColumns(flagFit, asFlag, cols, m);
+    const b = predictColumns(stdFit, standardised, cols, m);
+    for (let i = 0; i < m; i += 97) expect(a[i]! / b[i]!).toBeCloseTo(1, 8);
+    const viaDesign = predictGlm(flagFit, design);
+    for (let i = 0; i < m; i += 97) expect(a[i]! / viaDesign[i]!).toBeCloseTo(1, 12);
+    const card = describeFit(flagFit, asFlag);
+    expect(card.find((r) => r.term === 'f')!.comparison).toBe('present vs absent');
+    expect(card.find((r) => r.term === 'x')!.comparison).toMatch(/^per 1 SD/);
+    expect(() => learnEncoding({ f: [0, 1, 2] }, { numeric: ['f'], flags: ['f'], categorical: [] })).toThrow(
+      /flag f on row 2 is 2/,
+    );
+    expect(() => learnEncoding(cols, { numeric: ['x'], flags: ['f'], categorical: [] })).toThrow(
+      /flag f is not a numeric column/,
+    );
+  });
+
   it('scores from the raw columns exactly as from the encoded design', () => {
     const enc = learnEncoding(rows, spec);
     const random = mulberry32(5);
