@@ -174,6 +174,33 @@ describe('cost and admission models on a synthetic delivery', () => {
     expect(top.reduce((s, t) => s + t.share, 0)).toBeGreaterThan(0.3);
   });
 
+  it('fits on the adults still registered when the outcome year ended, and on no others', async () => {
+    const models = ctx.manifest.models as {
+      applied: { sample_rows: number };
+      backtest: {
+        sample_rows: number;
+        validation: { patients: number; still_registered: { patients: number } };
+      };
+    };
+    // Today's model is fitted a year back, on the year the backtest scores: at this scale the
+    // sample (at most 120,000) holds every eligible adult, so it is exactly the backtest's
+    // still-registered population, which the validation finds by its own join on pseudo_id.
+    const v = models.backtest.validation;
+    expect(models.applied.sample_rows).toBe(v.still_registered.patients);
+    expect(models.applied.sample_rows).toBeLessThan(v.patients);
+    // The backtest's model, two years back: its adults who were still registered a year later.
+    const [counts] = await queryRows<{ with_outcome: number; stayed: number }>(
+      ctx.conn,
+      `select
+           count(*) as with_outcome,
+           count(*) filter (where pseudo_id in (select pseudo_id from population where ref = 'train')) as stayed
+       from patient_features
+       where ref = 'backtest' and next_cost_12m is not null`,
+    );
+    expect(models.backtest.sample_rows).toBe(Number(counts!.stayed));
+    expect(Number(counts!.stayed)).toBeLessThan(Number(counts!.with_outcome));
+  });
+
   it("reads each date's experience over the history the delivery holds before it", async () => {
     // The generator writes four years of secondary care up to the as-of date, so the history
     // is four years today, three a year back (training) and two at the backtest's date.
