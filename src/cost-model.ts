@@ -51,6 +51,7 @@ const conditionIds = conditions.map((c) => c.id);
 function conditionColumn(id: string): string {
   return `condition:${id}`;
 }
+const CONDITION_COLUMNS = conditionIds.map(conditionColumn);
 
 const CATEGORICAL = ['age_band_sex', 'efi_category', 'coded_frailty'] as const;
 
@@ -70,7 +71,7 @@ const CLINICAL_NUMERIC = [
   'condition_count_squared',
   'efi_score',
   'distinct_drugs_12m',
-  ...conditions.map((c) => conditionColumn(c.id)),
+  ...CONDITION_COLUMNS,
 ];
 
 // Cost and counts enter on the log scale: under a log link a linear term multiplies the
@@ -79,7 +80,7 @@ const ACTIVITY_NUMERIC = ['hfrs', 'log_prior_cost_12m', 'log_prior_emergency_adm
 
 // The 0/1 columns, entered as they are (see FeatureSpec.flags): each coefficient is then the
 // effect of having the condition, and the fit skips the rows without it.
-const FLAGS = ['imd_unknown', ...conditions.map((c) => conditionColumn(c.id))];
+const FLAGS = ['imd_unknown', ...CONDITION_COLUMNS];
 
 const CLINICAL: FeatureSpec = { numeric: CLINICAL_NUMERIC, flags: FLAGS, categorical: [...CATEGORICAL] };
 const FEATURES: FeatureSpec = {

@@ -599,9 +599,12 @@ function linearPredictor(fit: GlmFit, enc: Encoding, fn: string): LinearPredicto
   // every row, and the first is nothing where x is 0 (most condition flags, most rows).
   let base = of(INTERCEPT);
   const numeric = enc.numeric
-    .map((num) => ({ num, slope: of(num.name) / (num.flag || !(num.sd > 0) ? 1 : num.sd) }))
+    .map((num) => {
+      const { centre, spread } = standardisation(num);
+      return { num, centre, slope: of(num.name) / spread };
+    })
     .filter((t) => t.slope !== 0);
-  for (const { num, slope } of numeric) if (!num.flag) base -= slope * num.mean;
+  for (const { centre, slope } of numeric) base -= slope * centre;
   const binomial = fit.family === 'binomial';
   return {
     base,
@@ -768,7 +771,7 @@ export function learnEncoding(rows: Columns, spec: FeatureSpec): Encoding {
     return {
       name,
       mean,
-      sd: sd > 0 ? sd : 0,
+      sd,
       ...(sd > 0 ? {} : { constant: true }),
       ...(flag ? { flag: true } : {}),
     };
@@ -801,6 +804,14 @@ export function learnEncoding(rows: Columns, spec: FeatureSpec): Encoding {
   return { numeric, categorical };
 }
 
+/**
+ * What encode subtracts from a numeric column and divides it by, and so what scoring undoes:
+ * the training mean and sd; for a flag, nothing (it enters as 0/1); a constant is not scaled.
+ */
+function standardisation(num: Encoding['numeric'][number]): { centre: number; spread: number } {
+  return num.flag ? { centre: 0, spread: 1 } : { centre: num.mean, spread: num.sd > 0 ? num.sd : 1 };
+}
+
 /** Design column name for a categorical level, e.g. `age_band=65-74`. */
 export function levelColumn(name: string, level: string): string {
   return `${name}=${level}`;
@@ -822,8 +833,8 @@ export function encode(rows: Columns, enc: Encoding, n: number): Design {
   const numeric = enc.numeric.map((num, k) => ({
     name: num.name,
     col: columnOf(rows, num.name, n, 'encode'),
-    mean: num.flag ? 0 : num.mean,
-    scale: num.flag || !(num.sd > 0) ? 1 : 1 / num.sd,
+    mean: standardisation(num).centre,
+    scale: 1 / standardisation(num).spread,
     j: 1 + k,
   }));
   let next = 1 + enc.numeric.length;
