@@ -624,12 +624,9 @@ describe('applyDisclosureControl: scale', () => {
     expect(cells.length).toBeGreaterThan(200000);
     expect(sets.length).toBeGreaterThan(50000);
 
-    const t0 = performance.now();
+    // How long this takes at LLR scale is measured by `npm run bench` (the outputs stage).
     const out = publish(cells, sets);
-    const ms = performance.now() - t0;
     expect(out.size).toBe(cells.length);
     expect(recoverBySubtraction(out, sets)).toEqual([]);
-    // Generous, so a slow CI machine passes, but a quadratic fixpoint would not.
-    expect(ms).toBeLessThan(20000);
   });
 });

@@ -1,4 +1,4 @@
-// report.html opened in a real browser (Debian's chromium, driven by playwright-core) with
+// report.html opened in a real browser (headless Chromium, driven by playwright-core) with
 // every network request refused: it must show the published system-level figures exactly,
 // say "suppressed" for hidden counts, carry no patient identifier, and, after two runs for
 // different as-of dates into the same output folder, show a trend with both.
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DuckDBInstance, quotedString, type DuckDBConnection } from '@duckdb/node-api';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
 import { queryRows } from '../src/db.ts';
@@ -15,10 +15,10 @@ import { silentLogger } from '../src/log.ts';
 import { projectPath } from '../src/paths.ts';
 import { noProgress } from '../src/progress.ts';
 import { runPipeline } from '../src/run.ts';
+import { launchChromium } from './support/browser.ts';
 import { SAMPLE_DELIVERY } from './support/cli.ts';
 import { readGroundTruth } from './support/ground-truth.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LATER = '2026-03-31';
 const EARLIER = '2025-09-30';
 const SCREENSHOT = projectPath('test', 'artifacts', 'report.png');
@@ -59,19 +59,7 @@ beforeAll(async () => {
 
   db = await DuckDBInstance.create(':memory:');
   conn = await db.connect();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ browser } = await launchChromium());
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const url = pathToFileURL(join(runDir, 'report.html')).href;
   page.on('console', (m) => {
