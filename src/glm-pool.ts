@@ -17,7 +17,13 @@ export const inlinePool: GlmPool = {
   close: async () => {},
 };
 
-export function openGlmPool(size = availableParallelism()): GlmPool {
+/**
+ * Below this many design cells (rows x columns) a fit is done in this thread: it takes less
+ * time than starting a worker, which must load the fitting code anew.
+ */
+export const WORKER_MIN_CELLS = 2_000_000;
+
+export function openGlmPool(size = availableParallelism(), minCells = WORKER_MIN_CELLS): GlmPool {
   if (size <= 1) return inlinePool;
   const idle: Worker[] = [];
   const all: Worker[] = [];
@@ -31,28 +37,30 @@ export function openGlmPool(size = availableParallelism()): GlmPool {
   };
   return {
     fit: (design, y, opts) =>
-      limit(async () => {
-        const worker = take();
-        let failed = false;
-        try {
-          // The arrays are copied, not transferred: the caller scores with the same design.
-          return await new Promise<GlmFit>((resolve, reject) => {
-            worker.once('message', (msg: { fit?: GlmFit; error?: string }) =>
-              msg.fit ? resolve(msg.fit) : reject(new Error(msg.error)),
-            );
-            worker.once('error', (err) => {
-              failed = true;
-              reject(err);
-            });
-            worker.postMessage({ design, y, opts });
-          });
-        } finally {
-          worker.removeAllListeners('error');
-          worker.removeAllListeners('message');
-          // A worker that died is not handed out again.
-          if (!failed) idle.push(worker);
-        }
-      }),
+      design.n * design.p < minCells
+        ? inlinePool.fit(design, y, opts)
+        : limit(async () => {
+            const worker = take();
+            let failed = false;
+            try {
+              // The arrays are copied, not transferred: the caller scores with the same design.
+              return await new Promise<GlmFit>((resolve, reject) => {
+                worker.once('message', (msg: { fit?: GlmFit; error?: string }) =>
+                  msg.fit ? resolve(msg.fit) : reject(new Error(msg.error)),
+                );
+                worker.once('error', (err) => {
+                  failed = true;
+                  reject(err);
+                });
+                worker.postMessage({ design, y, opts });
+              });
+            } finally {
+              worker.removeAllListeners('error');
+              worker.removeAllListeners('message');
+              // A worker that died is not handed out again.
+              if (!failed) idle.push(worker);
+            }
+          }),
     close: async () => {
       await Promise.all(all.map((w) => w.terminate()));
     },

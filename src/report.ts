@@ -598,8 +598,8 @@ ${metrics}
 ${svg ? figure('calibration', 'Calibration', svg, 'Points on the dashed and solid lines close together mean predictions match what followed.', dataTable) : ''}`;
 }
 
-export function renderReport(d: ReportData): string {
-  const r = chart.renderer();
+export async function renderReport(d: ReportData): Promise<string> {
+  const r = await chart.renderer();
   try {
     const sections: [string, string, string][] = [
       ['headline', 'At a glance', headline(d)],
@@ -657,7 +657,7 @@ ${body}
 }
 
 export async function writeReport(ctx: RunContext): Promise<{ bytes: number }> {
-  const page = renderReport(await reportData(ctx));
+  const page = await renderReport(await reportData(ctx));
   writeFileDurable(join(ctx.runDir, 'report.html'), page);
   return { bytes: Buffer.byteLength(page) };
 }

@@ -7,12 +7,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, LockedError } from '../src/errors.ts';
 import { acquireLock } from '../src/publish.ts';
-import { leftovers, messages, readLatest, runArgs, runCli, startCli, type CliResult } from './support/cli.ts';
+import {
+  leftovers,
+  messages,
+  readLatest,
+  runArgsFor,
+  runCli,
+  smallDelivery,
+  startCli,
+  type CliResult,
+} from './support/cli.ts';
 
 let tmp: string;
+let delivery: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'strata-concurrency-'));
+  delivery = await smallDelivery(join(tmp, 'delivery'));
 });
 
 afterAll(() => {
@@ -52,10 +63,10 @@ describe.concurrent('runs on one output folder', () => {
   it('the second refuses with exit 4 naming the lock and its holder; the first completes', async () => {
     try {
       const out = join(tmp, 'shared');
-      const first = startCli(runArgs(out));
+      const first = startCli(runArgsFor(delivery, out));
       // The lock is taken before this line is logged.
       await first.waitForLog((l) => l.msg === 'run started');
-      const second = await runCli(runArgs(out));
+      const second = await runCli(runArgsFor(delivery, out));
       expectRefusal(second, join(out, '.lock'));
       expect(messages(second.stderr)[0]).toContain(`process ${first.pid}`);
 
@@ -79,7 +90,7 @@ describe.concurrent('runs on one output folder', () => {
     const before = readLatest(out);
     expect(before?.problems).toEqual([]);
 
-    const run = startCli(runArgs(out));
+    const run = startCli(runArgsFor(delivery, out));
     let finished = false;
     void run.done.then(() => (finished = true));
     const seen: string[] = [];
@@ -107,8 +118,8 @@ describe.concurrent('runs on one output folder', () => {
 
   it('started at the same moment, exactly one runs', async () => {
     const out = join(tmp, 'race');
-    const a = startCli(runArgs(out));
-    const b = startCli(runArgs(out));
+    const a = startCli(runArgsFor(delivery, out));
+    const b = startCli(runArgsFor(delivery, out));
     const results = await Promise.all([a.done, b.done]);
     const codes = results.map((r) => r.code).sort();
     expect(codes[1], results.map((r) => r.stderr).join('\n')).toBe(EXIT.locked);
@@ -130,7 +141,10 @@ describe.concurrent('runs on one output folder', () => {
       lock,
       JSON.stringify({ pid: deadPid(), run_id: 'killed', started: new Date().toISOString() }),
     );
-    const results = await Promise.all([startCli(runArgs(out)).done, startCli(runArgs(out)).done]);
+    const results = await Promise.all([
+      startCli(runArgsFor(delivery, out)).done,
+      startCli(runArgsFor(delivery, out)).done,
+    ]);
     const stderr = results.map((r) => r.stderr).join('\n');
     expect(results.map((r) => r.code).sort(), stderr).toEqual([expect.any(Number), EXIT.locked]);
     const winner = results.find((r) => r.code !== EXIT.locked)!;

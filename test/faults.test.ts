@@ -1,14 +1,17 @@
-// Fault injection: the CLI is killed at every crash point, at seeded random moments inside the
-// long stages, and run against a full disk and a read-only output folder. After every fault
-// OUT/latest must still be a complete run (or absent if nothing was ever published), and the
+// Fault injection: the CLI is killed at every crash point the code holds (found by reading
+// the sources), at seeded random moments inside the long stages, and run against a full disk
+// and a read-only output folder. After every fault OUT/latest must still be a complete run
+// (or absent if nothing was ever published) and every as-of date in the history complete; the
 // next ordinary run must succeed, publish exactly what a clean run publishes and leave no
 // temporary files behind.
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -21,16 +24,19 @@ import {
   listFiles,
   messages,
   readLatest,
-  runArgs,
+  runArgsFor,
   runCli,
   runProblems,
   sha256,
+  smallDelivery,
   startCli,
   TABLE_FILE,
   tableText,
   type CliResult,
   type Manifest,
 } from './support/cli.ts';
+import { stages } from '../pipeline/stages.ts';
+import { projectPath } from '../src/paths.ts';
 import { mulberry32 } from '../src/synth/random.ts';
 
 // Printed in the summary so that a failing timed kill can be replayed exactly.
@@ -43,62 +49,77 @@ type Fault =
   | { kind: 'read-only' };
 type Step = Fault | { kind: 'rerun' };
 
-const crash = (point: string): Step => ({ kind: 'crash', point });
-const timed = (stage: string): Step => ({ kind: 'timed', stage });
-const rerun: Step = { kind: 'rerun' };
+/** The argument of every `crashPoint(...)` call in `text`, as written (balanced parentheses). */
+function crashPointArguments(text: string): string[] {
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?<!function )\bcrashPoint\(/g)) {
+    let depth = 1;
+    let i = m.index + m[0].length;
+    const from = i;
+    for (; i < text.length && depth > 0; i++) {
+      if (text[i] === '(') depth++;
+      else if (text[i] === ')') depth--;
+    }
+    found.push(text.slice(from, i - 1).trim());
+  }
+  return found;
+}
 
-// Two independent output folders, run side by side to halve the wall time. Each starts empty,
-// so each first crash happens before anything was ever published. A timed kill or an
-// environment fault sits between a crash and its rerun, so that rerun also clears what two
-// failed runs left.
-const LANES: Step[][] = [
-  [
-    crash('after-ingest'),
-    rerun,
-    crash('after-conditions'),
-    timed('cost model'),
-    rerun,
-    crash('after-cohorts'),
-    rerun,
-    crash('before-rename'),
-    rerun,
-    { kind: 'disk-full' },
-    crash('after-latest'),
-    rerun,
-  ],
-  [
-    crash('after-staging'),
-    rerun,
-    crash('after-frailty'),
-    rerun,
-    crash('after-cost-model'),
-    timed('outputs'),
-    rerun,
-    crash('after-outputs'),
-    timed('staging'),
-    rerun,
-    { kind: 'read-only' },
-    crash('before-latest'),
-    rerun,
-  ],
+// The one computed name: the point after each stage of the pipeline, named from the stage list.
+const AFTER_EACH_STAGE = "`after-${stage.name.replace(/\\s+/g, '-')}`";
+const afterStage = (name: string) => `after-${name.replace(/\s+/g, '-')}`;
+
+/**
+ * Every crash point the code holds, found by reading the sources, so a point added without
+ * being exercised here fails this test. A call whose name this cannot work out is reported,
+ * not skipped.
+ */
+function crashPointsInCode(): { points: string[]; unreadable: string[] } {
+  const points = new Set<string>();
+  const unreadable: string[] = [];
+  for (const root of ['src', 'pipeline'])
+    for (const file of listFiles(projectPath(root)).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(projectPath(root, file), 'utf8');
+      for (const arg of crashPointArguments(text)) {
+        if (/^'[^'\\]+'$/.test(arg)) points.add(arg.slice(1, -1));
+        else if (arg === AFTER_EACH_STAGE) for (const s of stages) points.add(afterStage(s.name));
+        else unreadable.push(`${root}/${file}: crashPoint(${arg})`);
+      }
+    }
+  return { points: [...points].sort(), unreadable };
+}
+
+const CODE = crashPointsInCode();
+const STAGES = stages.map((s) => s.name);
+/** The stage that switches OUT/latest. */
+const PUBLISH = 'publish';
+
+// Every crash point once, two timed kills inside the longest stages and two faults of the
+// environment, dealt alternately into two lanes (two output folders run side by side to
+// halve the wall time). Each lane starts empty, so its first crash comes before anything was
+// ever published. Faults follow one another, each run starting over what the last one left,
+// and every fifth (and the last) is followed by an ordinary run, which must clear all of it and publish
+// exactly the clean run.
+const FAULTS: Fault[] = [
+  ...CODE.points.map((point) => ({ kind: 'crash', point }) as const),
+  { kind: 'timed', stage: 'cost model' },
+  { kind: 'timed', stage: 'outputs' },
+  { kind: 'disk-full' },
+  { kind: 'read-only' },
 ];
-
-const CRASH_POINTS = [
-  'after-ingest',
-  'after-staging',
-  'after-conditions',
-  'after-frailty',
-  'after-cost-model',
-  'after-cohorts',
-  'after-outputs',
-  'before-rename',
-  'before-latest',
-  'after-latest',
-];
-
-const PUBLISH_POINTS = ['before-rename', 'before-latest', 'after-latest'];
+const FAULTS_PER_RERUN = 5;
+const LANES: Step[][] = [0, 1].map((lane) => {
+  const steps: Step[] = [];
+  const mine = FAULTS.filter((_, i) => i % 2 === lane);
+  mine.forEach((fault, i) => {
+    steps.push(fault);
+    if ((i + 1) % FAULTS_PER_RERUN === 0 || i === mine.length - 1) steps.push({ kind: 'rerun' });
+  });
+  return steps;
+});
 
 let tmp: string;
+let delivery: string;
 let config: string;
 let reference: { dir: string; manifest: Manifest; exitCode: number; largestFile: number };
 const stageOrder: string[] = [];
@@ -108,12 +129,13 @@ const normalised = new Set<string>();
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'strata-faults-'));
+  delivery = await smallDelivery(join(tmp, 'delivery'));
   // Multi-threaded DuckDB sums doubles in varying order, which can move a rounded cost by one
   // pound between otherwise identical runs; one thread keeps reruns comparable byte for byte.
   config = join(tmp, 'config.json');
   writeFileSync(config, JSON.stringify({ resources: { threads: 1 } }));
   const out = join(tmp, 'reference');
-  const r = await runCli(runArgs(out, '--config', config));
+  const r = await runCli(runArgsFor(delivery, out, '--config', config));
   expect(r.signal, r.stderr).toBeNull();
   expect([0, 2], r.stderr).toContain(r.code);
   const latest = readLatest(out);
@@ -211,6 +233,27 @@ function expectClearError(r: CliResult, reason: RegExp): void {
   expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 }
 
+/**
+ * Every as-of date in OUT/history is a complete partition (a link to a folder holding every
+ * dashboard feed). After an ordinary run, its as-of date is that run's partition and no
+ * partition is left that no link points at.
+ */
+function expectHistoryComplete(out: string, rerun?: string): void {
+  const history = join(out, 'history');
+  if (!existsSync(history)) return;
+  const feeds = readdirSync(join(reference.dir, 'dashboard')).filter((f) => f.endsWith('.parquet'));
+  const links = readdirSync(history).filter((n) => n.startsWith('as_of='));
+  for (const link of links)
+    expect(readdirSync(join(history, link)), link).toEqual(expect.arrayContaining(feeds));
+  if (!rerun) return;
+  const targets = links.map((l) => readlinkSync(join(history, l)).split('/').pop());
+  expect(
+    targets.some((t) => t?.endsWith(`.${rerun}`)),
+    'the rerun is in the history',
+  ).toBe(true);
+  expect(readdirSync(join(history, '.partitions')).sort()).toEqual([...targets].sort());
+}
+
 const lastStageDone = (r: CliResult) =>
   r.logs
     .filter((l) => l.msg === 'stage done')
@@ -225,7 +268,7 @@ async function lane(index: number, steps: Step[]): Promise<void> {
   for (const step of steps) {
     const label = `lane ${index}: ${step.kind === 'crash' ? step.point : step.kind === 'timed' ? `kill in ${step.stage}` : step.kind}`;
     if (step.kind === 'rerun') {
-      const r = await runCli(runArgs(out, '--config', config));
+      const r = await runCli(runArgsFor(delivery, out, '--config', config));
       expect(r.signal, `${label}\n${r.stderr}`).toBeNull();
       expect(r.code, `${label}\n${r.stderr}`).toBe(reference.exitCode);
       const runId = (JSON.parse(r.stdout) as { runId: string }).runId;
@@ -234,6 +277,7 @@ async function lane(index: number, steps: Step[]): Promise<void> {
       expect(seen?.problems, label).toEqual([]);
       expect(leftovers(out), label).toEqual([]);
       expectRunsComplete(out);
+      expectHistoryComplete(out, runId);
       await expectSameAsReference(join(out, 'runs', runId), runId);
       latest = runId;
       tally.reruns++;
@@ -244,18 +288,29 @@ async function lane(index: number, steps: Step[]): Promise<void> {
     let r: CliResult;
     if (step.kind === 'crash') {
       tally.crash++;
-      r = await runCli(runArgs(out, '--config', config), { env: { STRATA_CRASH_AT: step.point } });
+      r = await runCli(runArgsFor(delivery, out, '--config', config), {
+        env: { STRATA_CRASH_AT: step.point },
+      });
       // Proves the crash point exists and fired: an unknown name would let the run finish.
       expect(r.signal, `${label}\n${r.stderr}`).toBe('SIGKILL');
-      // The publish points sit inside the publish stage, after outputs.
-      const stage = PUBLISH_POINTS.includes(step.point) ? 'outputs' : step.point.slice('after-'.length);
-      expect(lastStageDone(r)?.replace(/\s+/g, '-'), label).toBe(stage);
-      if (step.point === 'after-latest')
-        latest = r.logs.find((l) => l.msg === 'run started')!.run_id as string;
+      const done = lastStageDone(r);
+      const afterStageName = STAGES.find((s) => afterStage(s) === step.point);
+      // A point after a stage fires right after that stage; any other fires inside a stage.
+      if (afterStageName) expect(done, label).toBe(afterStageName);
+      const firedIn = afterStageName ? null : STAGES[done ? STAGES.indexOf(done) + 1 : 0];
+      if (!afterStageName) expect(firedIn, `${label}: fired after the last stage`).toBeDefined();
+      // Until the publish stage, latest cannot have moved; from it on, it is the old run or
+      // this one, and complete either way (checked below).
+      const crashed = r.logs.find((l) => l.msg === 'run started')!.run_id as string;
+      const seen = readLatest(out)?.runId ?? null;
+      const publishing = STAGES.indexOf(firedIn ?? afterStageName!) >= STAGES.indexOf(PUBLISH);
+      expect(publishing ? [latest, crashed] : [latest], label).toContain(seen);
+      if (afterStageName === PUBLISH) expect(seen, label).toBe(crashed);
+      latest = seen;
     } else if (step.kind === 'timed') {
       tally.timed++;
       const before = stageOrder[stageOrder.indexOf(step.stage) - 1]!;
-      const child = startCli(runArgs(out, '--config', config));
+      const child = startCli(runArgsFor(delivery, out, '--config', config));
       await child.waitForLog((l) => l.msg === 'stage done' && l.stage === before);
       // At most half the stage's duration in the clean run: with two lanes sharing the machine
       // the stage is rarely faster than that, so the kill lands inside it.
@@ -270,26 +325,29 @@ async function lane(index: number, steps: Step[]): Promise<void> {
       // The file size limit makes every write past it fail (EFBIG) as a full disk would (Node
       // ignores SIGXFSZ); it binds root too, needs no mount and works in containers.
       const limit = Math.floor(reference.largestFile / 2);
-      r = await runCli(runArgs(out, '--config', config), { wrap: ['prlimit', `--fsize=${limit}`, '--'] });
+      r = await runCli(runArgsFor(delivery, out, '--config', config), {
+        wrap: ['prlimit', `--fsize=${limit}`, '--'],
+      });
       expectClearError(r, /too large|no space/i);
     } else {
       tally.environment++;
       // chmod does not stop root, which bypasses permission bits through CAP_DAC_OVERRIDE; the
       // run is made with those capabilities dropped, so the bits bind it as they would anyone.
       const runs = join(out, 'runs');
+      mkdirSync(runs, { recursive: true, mode: 0o700 });
       chmodSync(runs, 0o555);
       try {
         const wrap =
           process.getuid?.() === 0
             ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search,-fowner', '--']
             : [];
-        r = await runCli(runArgs(out, '--config', config), { wrap });
+        r = await runCli(runArgsFor(delivery, out, '--config', config), { wrap });
       } finally {
         chmodSync(runs, 0o700);
       }
       expectClearError(r, /permission denied/i);
       expect(messages(r.stderr)[0]).toContain(runs);
-      expect(messages(r.stderr)[0]).toContain(`latest is still run ${latest}`);
+      if (latest) expect(messages(r.stderr)[0]).toContain(`latest is still run ${latest}`);
     }
 
     const seen = readLatest(out);
@@ -299,17 +357,18 @@ async function lane(index: number, steps: Step[]): Promise<void> {
       expect(seen?.problems, label).toEqual([]);
     }
     expectRunsComplete(out);
+    expectHistoryComplete(out);
     tally.survived++;
   }
 }
 
-describe('fault injection on the sample delivery', () => {
-  it('covers every crash point', () => {
+describe('fault injection on a small synthetic delivery', () => {
+  it('exercises every crash point in the code', () => {
+    expect(CODE.unreadable, 'crashPoint calls whose point this test cannot name').toEqual([]);
+    expect(CODE.points).toEqual(expect.arrayContaining(STAGES.map(afterStage)));
     const planned = LANES.flat().flatMap((s) => (s.kind === 'crash' ? [s.point] : []));
-    expect(planned.sort()).toEqual([...CRASH_POINTS].sort());
-    expect(stageOrder.map((s) => `after-${s.replace(/\s+/g, '-')}`)).toEqual(
-      expect.arrayContaining(CRASH_POINTS.filter((p) => !PUBLISH_POINTS.includes(p))),
-    );
+    expect(planned.sort()).toEqual(CODE.points);
+    expect(STAGES).toContain(PUBLISH);
   });
 
   it('publishes the same outputs with its working tables in a file under a small memory limit', async () => {
@@ -319,7 +378,7 @@ describe('fault injection on the sample delivery', () => {
       JSON.stringify({ resources: { threads: 1, workDatabase: 'file', memoryLimit: '100MB' } }),
     );
     const out = join(tmp, 'file-work');
-    const r = await runCli(runArgs(out, '--config', fileConfig));
+    const r = await runCli(runArgsFor(delivery, out, '--config', fileConfig));
     expect(r.code, r.stderr).toBe(reference.exitCode);
     const latest = readLatest(out)!;
     await expectSameAsReference(join(out, 'runs', latest.runId), latest.runId, { resourcesDiffer: true });

@@ -14,6 +14,7 @@ import {
   type GlmFit,
 } from '../src/glm.ts';
 import { DuckDBInstance, listValue, quotedIdentifier } from '@duckdb/node-api';
+import { inlinePool, openGlmPool, WORKER_MIN_CELLS } from '../src/glm-pool.ts';
 import { mulberry32 } from '../src/synth/random.ts';
 
 function normal(rand: () => number): number {
@@ -167,6 +168,25 @@ describe('fitGlm recovers simulated coefficients', () => {
     const fit = fitGlm(design({}, 6), y, { family: 'tweedie' });
     expect(fit.converged).toBe(true);
     expect(fit.coefficients[0]).toBeCloseTo(Math.log(2), 12);
+  });
+});
+
+describe('the fitting pool', () => {
+  it('fits on worker threads exactly as in this thread, whatever the size threshold', async () => {
+    const { x1, x2, y, n } = simulatePoisson(5_000, 31);
+    const d = design({ x1, x2 }, n);
+    const opts = { family: 'poisson', ridge: 1e-4 } as const;
+    const here = await inlinePool.fit(d, y, opts);
+    // minCells 0: every fit goes to a worker; the default keeps this one in the thread.
+    for (const pool of [openGlmPool(2, 0), openGlmPool(2)]) {
+      try {
+        const fits = await Promise.all([pool.fit(d, y, opts), pool.fit(d, y, opts)]);
+        for (const fit of fits) expect(fit.coefficients).toEqual(here.coefficients);
+      } finally {
+        await pool.close();
+      }
+    }
+    expect(d.n * d.p).toBeLessThan(WORKER_MIN_CELLS);
   });
 });
 

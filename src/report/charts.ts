@@ -3,9 +3,13 @@
 // at the ends of lines, distinct symbols and dash patterns), so none depends on colour, and
 // each carries a <title> and <desc> for screen readers. Suppressed values are never drawn
 // as bars or points; the word "suppressed" stands in their place.
-import * as Plot from '@observablehq/plot';
-import { JSDOM } from 'jsdom';
+import type * as PlotModule from '@observablehq/plot';
 import { poundsShort } from './html.ts';
+
+// Plot and jsdom take about a second to load, and only the report needs them: they are
+// loaded with the first renderer, so every other command (and a run's earlier stages)
+// starts without them. Chart functions are only ever called with a renderer in hand.
+let Plot: typeof PlotModule;
 
 export const COLOURS = {
   blue: '#005eb8',
@@ -34,11 +38,13 @@ const style = (group: string) =>
   GROUP_STYLE[group] ?? { colour: COLOURS.grey, symbol: 'cross', dash: 'none' };
 
 export interface Renderer {
-  chart(id: string, title: string, description: string, options: Plot.PlotOptions): string;
+  chart(id: string, title: string, description: string, options: PlotModule.PlotOptions): string;
   close(): void;
 }
 
-export function renderer(): Renderer {
+export async function renderer(): Promise<Renderer> {
+  Plot ??= await import('@observablehq/plot');
+  const { JSDOM } = await import('jsdom');
   const dom = new JSDOM('<!doctype html><html><body></body></html>');
   const document = dom.window.document;
   return {
@@ -450,8 +456,8 @@ interface LineChartOptions {
   description: string;
   xLabel: string;
   yLabel: string;
-  x: Plot.ScaleOptions;
-  y?: Plot.ScaleOptions;
+  x: PlotModule.ScaleOptions;
+  y?: PlotModule.ScaleOptions;
   labelFormat: (y: number) => string;
   width?: number;
 }
@@ -465,7 +471,7 @@ export function lineChart(r: Renderer, data: readonly SeriesDatum[], o: LineChar
   const domain: [number, number] = log ? [Math.min(...ys) / 1.3, top * 1.3] : [0, top * 1.12];
   const height = 300;
   const margin = { top: 24, bottom: 40 };
-  const marks: Plot.Markish[] = [];
+  const marks: PlotModule.Markish[] = [];
   for (const g of groups) {
     const s = style(g);
     const rows = data.filter((d) => d.group === g);

@@ -103,7 +103,23 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
 
 /** `strata run` arguments for the bundled sample into `out`, with JSON logs. */
 export function runArgs(out: string, ...extra: string[]): string[] {
-  return ['run', '--delivery', SAMPLE_DELIVERY, '--out', out, '--json', ...extra];
+  return runArgsFor(SAMPLE_DELIVERY, out, ...extra);
+}
+
+/** `strata run` arguments for `delivery` into `out`, with JSON logs. */
+export function runArgsFor(delivery: string, out: string, ...extra: string[]): string[] {
+  return ['run', '--delivery', delivery, '--out', out, '--json', ...extra];
+}
+
+/**
+ * A small synthetic delivery (three practices, a few hundred patients, with the generator's
+ * usual mess) for tests that start strata many times and care how it fails or locks, not
+ * what it finds: each run costs less than one on the sample.
+ */
+export async function smallDelivery(out: string): Promise<string> {
+  const { synthesise } = await import('../../src/synth/index.ts');
+  await synthesise({ scale: 0.003, practices: 3, seed: 20260331, out, asOf: '2026-03-31' });
+  return out;
 }
 
 /** Lines a person reads: stderr without the JSON log records. */
