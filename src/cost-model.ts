@@ -2,18 +2,15 @@
 // secondary-care cost (log-link GLM) and emergency admission (logistic GLM), fitted on the
 // population itself a year back, backtested out of time on every run, applied today.
 //
-// Family: Tweedie quasi-likelihood (variance mu^power, power from the configuration). On the
-// first version of the synthetic population at scale 0.1 it backtested better than Poisson (R² 0.77 against 0.75
-// with the same features, and closer calibration in the lowest deciles): with variance
-// growing faster than the mean, the handful of patients costing six figures pull the fit less
-// far from everyone else, while the log link still carries them multiplicatively. The default
-// power is 1.3: on the current populations (0.1x, seeds 7, 8, 9) the 3x cohort's Jaccard index was
-// 0.801-0.802, 0.805-0.806 and 0.812 at 1.2 and 1.3, and 0.799, 0.804, 0.811 at 1.5.
+// Family: Tweedie quasi-likelihood (variance mu^power, power from the configuration). With
+// variance growing faster than the mean, the handful of patients costing six figures pull the
+// fit less far from everyone else, while the log link still carries them multiplicatively; it
+// backtested better than Poisson, and the default power was chosen on the 3x cohort's agreement
+// with the ground truth (docs/model-validation.md has the figures).
 //
 // Features: the activity counts by setting are summarised by one experience-rating term (see
-// fitExperience) rather than entered one by one; the separate log counts backtested worse
-// (R² 0.77 against 0.84, same population), because each on its own can only scale the prediction by a fixed
-// factor, whatever the clinical record says to expect.
+// fitExperience) rather than entered one by one: each count on its own can only scale the
+// prediction by a fixed factor, whatever the clinical record says to expect, and backtested worse.
 import { join } from 'node:path';
 import { quotedIdentifier, type DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
@@ -57,13 +54,10 @@ const CATEGORICAL = ['age_band_sex', 'efi_category', 'coded_frailty'] as const;
 
 // What is known about a patient before any use of hospital services: the first stage, which
 // sets how much activity to expect of someone with this record. The squared condition count lets
-// each further condition add less on the log scale, as it does in hospital use: with the count
-// alone the backtest R² was 0.918, 0.908 and 0.925 of the oracle's at 0.1x (seeds 7, 8, 9), with
-// the square 0.943, 0.946 and 0.945 (condition-count bands did about as well: 0.946, 0.931, 0.941).
+// each further condition add less on the log scale, as it does in hospital use.
 //
 // Deprivation enters as the IMD decile itself (risk rises steadily with deprivation) with a flag
-// where it is unknown: one coefficient, where ten levels each estimated on their own added noise
-// (Jaccard index of the 3x cohort 0.799, 0.804, 0.810 against 0.797, 0.800, 0.810).
+// where it is unknown: one coefficient, where ten levels each estimated on their own added noise.
 const CLINICAL_NUMERIC = [
   'imd_decile',
   'imd_unknown',

@@ -215,7 +215,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
     {
       file: 'risk-list.parquet',
       select: names.map(quotedIdentifier).join(', '),
-      // Snappy: at 1x a tenth less work than zstd across the lists, for files a little larger.
+      // Snappy: less work than zstd across a whole system's lists, for files a little larger.
       options: 'format parquet, compression snappy',
       params: {},
     },

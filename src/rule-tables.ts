@@ -56,8 +56,7 @@ export async function createReferenceDates(
     years === 0 ? 'current' : years === 1 ? 'train' : years === 2 ? 'backtest' : `history_${years}y`,
   );
   // An enum, not text: every large table is keyed on (ref, patient_key), and keys holding a
-  // small integer join faster than names (at 1x, patient_record 4.1 s to 3.5 s, and the stages
-  // from conditions to outputs 53 s to 47 s).
+  // small integer join faster than names (docs/performance.md).
   await conn.run(`create type reference_name as enum (${names.map((n) => `'${n}'`).join(', ')})`);
   await conn.run(
     `create or replace table reference_date as
