@@ -384,13 +384,13 @@ describe('fault injection on a small synthetic delivery', () => {
     await expectSameAsReference(join(out, 'runs', latest.runId), latest.runId, { resourcesDiffer: true });
     // The working database lives under OUT/.work only while the run does.
     expect(readdirSync(join(out, '.work'))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it.concurrent.each(LANES.map((steps, i) => [i + 1, steps] as const))(
     'lane %i: latest survives every fault and reruns publish the clean run',
     async (index, steps) => {
       await lane(index, steps);
     },
-    300_000,
+    600_000,
   );
 });
