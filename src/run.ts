@@ -9,7 +9,15 @@ import { openWorkDb, runSqlFiles } from './db.ts';
 import { DeliveryError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import { acquireLock, applyRetention, cleanLeftovers, crashPoint, ensureDir, LAYOUT } from './publish.ts';
+import {
+  acquireLock,
+  applyRetention,
+  cleanLeftovers,
+  crashPoint,
+  ensureDir,
+  LAYOUT,
+  secureOutputFolder,
+} from './publish.ts';
 import type { RunContext } from './stage.ts';
 import { availableParallelism } from 'node:os';
 
@@ -71,6 +79,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   if (opts.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf))
     throw new DeliveryError('--as-of must be a date, YYYY-MM-DD');
 
+  secureOutputFolder(outDir);
   const lock = acquireLock(outDir, runId);
   try {
     const leftovers = cleanLeftovers(outDir);
