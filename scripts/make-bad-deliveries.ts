@@ -572,7 +572,8 @@ add(
 add(
   'out-of-range-numbers',
   {
-    fault: 'numbers no record can hold: a cost of 1e308 or below zero, values past a million',
+    fault:
+      'numbers no record can hold: a cost of 1e308 or below zero, an observation past a billion, a negative quantity',
     exit_code: 0,
     eligible: 6,
     dropped: {
@@ -582,7 +583,7 @@ add(
     },
     never_shown: ['1e308', '123456789012', '7e300', '4444444', '987654321'],
   },
-  numbers(['7e300', '-4444444'], ['-3', '987654321'], ['1e308', '-5', '123456789012']),
+  numbers(['7e300', '-4444444444'], ['-3', '987654321'], ['1e308', '-5', '123456789012']),
 );
 add(
   'dates-before-1900',

@@ -156,7 +156,8 @@ export const observationsFile: FileContract = {
     pseudo_id: column(pseudoId, 'VARCHAR', 'Patient pseudonym'),
     recorded_date: column(isoDate, 'DATE', 'Date the entry refers to'),
     snomed_code: column(snomed, 'VARCHAR', 'SNOMED CT concept id'),
-    value: optionalNumber(/^-?\d+(\.\d+)?$/, { min: -1e6, max: 1e6 }, 'Numeric value, if any'),
+    // Wide enough for a viral load in copies/ml; what it refuses is a number no test reports.
+    value: optionalNumber(/^-?\d+(\.\d+)?$/, { min: -1e9, max: 1e9 }, 'Numeric value, if any'),
     // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
     unit: optional(/^[^\x00-\x1f,]{0,20}$/, 'VARCHAR', 'Unit of the value'),
   },

@@ -464,11 +464,9 @@ export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<
 /** DuckDB's reasons for rejecting a line, as the person fixing the file needs them. */
 const REJECTION: Record<string, string> = {
   'INVALID ENCODING': `is not ${ENCODING} text (save the file as ${ENCODING})`,
-  'INVALID UNICODE': `is not ${ENCODING} text (save the file as ${ENCODING})`,
   CAST: 'holds a value of the wrong type',
   'TOO MANY COLUMNS': 'has too many fields',
   'MISSING COLUMNS': 'has too few fields',
-  'UNQUOTED VALUE': 'has a quote inside an unquoted value',
   'LINE SIZE OVER MAXIMUM': 'is too long',
 };
 
@@ -492,14 +490,15 @@ async function checkReference(conn: DuckDBConnection, f: IngestedFile): Promise<
     );
   }
   const table = quotedIdentifier(RAW_TABLE[contract.name]!);
-  const checks = Object.entries(contract.columns).map(
-    ([name, c]) =>
-      `count(*) filter (where ${quotedIdentifier(name)} is null or not regexp_full_match(${quotedIdentifier(name)}::VARCHAR, ${quotedString(`^${c.pattern}$`)}))::INTEGER as ${quotedIdentifier(name)}`,
+  const columns = Object.entries(contract.columns);
+  const checks = columns.map(
+    ([name], i) =>
+      `count(*) filter (where ${quotedIdentifier(name)} is null or not regexp_full_match(${quotedIdentifier(name)}::VARCHAR, $pattern_${i}))::INTEGER as ${quotedIdentifier(name)}`,
   );
   const [counts] = await queryRows<Record<string, number>>(
     conn,
     `select count(*)::INTEGER as ${quotedIdentifier('(records)')}, ${checks.join(', ')} from ${table} where file_id = $id`,
-    { id: f.fileId },
+    { id: f.fileId, ...Object.fromEntries(columns.map(([, c], i) => [`pattern_${i}`, c.pattern])) },
   );
   const records = counts!['(records)']!;
   if (records !== f.scan!.lines)

@@ -95,11 +95,15 @@ export async function openSummary(
   const published = realpathSync(path);
   const scratch = mkdtempSync(join(tmpdir(), 'strata-query-'));
   const file = join(scratch, 'summary.duckdb');
-  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  let instance: DuckDBInstance | undefined;
+  const release = () => {
+    instance?.closeSync();
+    rmSync(scratch, { recursive: true, force: true });
+  };
   try {
     copyFileSync(published, file);
     chmodSync(file, FILE_MODE);
-    const instance = await DuckDBInstance.create(file, {
+    instance = await DuckDBInstance.create(file, {
       access_mode: 'READ_ONLY',
       memory_limit: limits.memoryLimit,
       threads: String(limits.threads),
@@ -117,12 +121,11 @@ export async function openSummary(
       limits,
       close() {
         conn.closeSync();
-        instance.closeSync();
-        removeScratch();
+        release();
       },
     };
   } catch (err) {
-    removeScratch();
+    release();
     throw err;
   }
 }
