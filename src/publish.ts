@@ -42,7 +42,7 @@ export const DIR_MODE = 0o700;
 
 /**
  * Makes a folder strata writes into, or checks one that is there, for its owner only. A folder
- * the user owns is tightened to 0700. One that belongs to someone else cannot be tightened; if
+ * the user owns loses every permission of its group and of others. One that belongs to someone else cannot be tightened; if
  * other users can write it, the run is refused: they could swap `latest` or a published run.
  */
 export function ensureDir(path: string, opts: { uid?: number } = {}): void {
@@ -51,7 +51,8 @@ export function ensureDir(path: string, opts: { uid?: number } = {}): void {
   if ((st.mode & 0o077) === 0) return;
   const uid = opts.uid ?? process.getuid?.();
   if (uid === undefined) return;
-  if (st.uid === uid) chmodSync(path, DIR_MODE);
+  // Only others' permissions are removed: a folder its owner made read-only stays read-only.
+  if (st.uid === uid) chmodSync(path, st.mode & 0o700);
   else if (st.mode & 0o022)
     throw new CliError(
       `${path} can be written by other users and belongs to another user (uid ${st.uid}), so strata cannot make it owner-only: ` +

@@ -92,9 +92,11 @@ describe('an output folder that others can write', () => {
       for (const f of folders) mkdirSync(join(dir, f));
       symlinkSync('runs/20260101T000000Z-aaaaaa', join(dir, 'latest'));
       for (const f of ['.', ...folders]) chmodSync(join(dir, f), 0o777);
+      // One its owner made read-only: it loses the others' bits and stays read-only.
+      chmodSync(join(dir, '.work'), 0o555);
       secureOutputFolder(dir);
       expect(Object.fromEntries(['.', ...folders].map((f) => [f, mode(join(dir, f))]))).toEqual(
-        Object.fromEntries(['.', ...folders].map((f) => [f, 0o700])),
+        Object.fromEntries(['.', ...folders].map((f) => [f, f === '.work' ? 0o500 : 0o700])),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
