@@ -204,7 +204,7 @@ async function main() {
   }
   // Like for like with the peer: ingest + staging + conditions + frailty.
   const cohortWork = stages
-    .filter((s) => ['ingest', 'staging', 'conditions', 'frailty'].includes(s.stage))
+    .filter((s) => ['ingest', 'registrations', 'staging', 'conditions', 'frailty'].includes(s.stage))
     .reduce((a, s) => a + s.seconds, 0);
 
   const result = {

@@ -2,7 +2,7 @@
 // and what it writes; TypeScript steps do what SQL cannot (reading files, fitting the
 // models, publishing). `strata run` walks this list top to bottom.
 import type { Stage } from '../src/stage.ts';
-import { ingestStage } from '../src/ingest.ts';
+import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest.ts';
 import { prepareStaging } from '../src/rule-tables.ts';
 import { fitModels } from '../src/cost-model.ts';
 import { writeOutputs } from '../src/outputs.ts';
@@ -29,30 +29,28 @@ export const stages: Stage[] = [
     run: ingestStage,
   },
   {
+    name: 'registrations',
+    summary:
+      'the reference lists and every registration staged; a practice none of whose registrations can be used is quarantined',
+    reads: ['raw_practices', 'raw_lsoa', 'raw_patients', 'delivery_file', 'codelists and rules'],
+    writes: ['stg_practice', 'stg_lsoa', 'stg_registration', 'stg_patient', 'dropped_row'],
+    before: prepareStaging,
+    sql: ['staging/reference.sql', 'staging/resent.sql', 'staging/patients.sql'],
+    after: quarantineUnregisteredPractices,
+  },
+  {
     name: 'staging',
     summary:
-      'one clean model per input: duplicates, resent files, bad codes and impossible dates dropped and counted',
-    reads: ['raw_*', 'delivery_file', 'codelists and rules'],
+      'one clean model per input: duplicates, resent files, bad codes, impossible dates and numbers dropped and counted',
+    reads: ['raw_*', 'stg_patient', 'delivery_file', 'codelists and rules'],
     writes: [
-      'stg_practice',
-      'stg_lsoa',
-      'stg_registration',
-      'stg_patient',
       'observation_drop, observation_copy and the view stg_observation (over raw_observations)',
       'medication_drop, medication_copy and the view stg_medication (over raw_medications)',
       'activity_line, activity_copy and the view stg_activity',
       'dropped_row',
       'observation_code_validity',
     ],
-    before: prepareStaging,
-    sql: [
-      'staging/reference.sql',
-      'staging/resent.sql',
-      'staging/patients.sql',
-      'staging/observations.sql',
-      'staging/medications.sql',
-      'staging/activity.sql',
-    ],
+    sql: ['staging/observations.sql', 'staging/medications.sql', 'staging/activity.sql'],
     after: recordDataQuality,
   },
   {

@@ -540,6 +540,165 @@ add(
   },
 );
 
+/** Lines holding the given values in each numeric column: observation value, quantity, cost. */
+const numbers = (values: string[], quantities: string[], costs: string[]): Files => ({
+  'practices/C82001/observations.csv': line(
+    'practices/C82001/observations.csv',
+    values.map((v, i) => `${P[1]},2021-0${i + 1}-01,60621009,${v},kg/m2`),
+  ),
+  'practices/C82001/medications.csv': line(
+    'practices/C82001/medications.csv',
+    quantities.map((q, i) => `${P[1]},2026-01-1${i + 1},3012345671000001,0301011R0AAAAAA,${q}`),
+  ),
+  'secondary-care/acute.csv': line(
+    'secondary-care/acute.csv',
+    costs.map((c, i) => `S${9 + i},${P[1]},OP,RWE,2025-10-1${i},,,,,${c}`),
+  ),
+});
+add(
+  'non-finite-numbers',
+  {
+    fault: 'inf, -inf and nan in every numeric column',
+    exit_code: 0,
+    eligible: 6,
+    dropped: {
+      'practices/C82001/observations.csv': { 'value not a finite number': 2 },
+      'practices/C82001/medications.csv': { 'quantity not a finite number': 1 },
+      'secondary-care/acute.csv': { 'cost_gbp not a finite number': 3 },
+    },
+  },
+  numbers(['inf', 'nan'], ['inf'], ['inf', '-inf', 'nan']),
+);
+add(
+  'out-of-range-numbers',
+  {
+    fault:
+      'numbers no record can hold: a cost of 1e308 or below zero, an observation past a billion, a negative quantity',
+    exit_code: 0,
+    eligible: 6,
+    dropped: {
+      'practices/C82001/observations.csv': { 'value out of range': 2 },
+      'practices/C82001/medications.csv': { 'quantity out of range': 2 },
+      'secondary-care/acute.csv': { 'cost_gbp out of range': 3 },
+    },
+    never_shown: ['1e308', '123456789012', '7e300', '4444444', '987654321'],
+  },
+  numbers(['7e300', '-4444444444'], ['-3', '987654321'], ['1e308', '-5', '123456789012']),
+);
+add(
+  'dates-before-1900',
+  {
+    fault: 'a birth in 1066, a registration in year 1, a death in 1850',
+    exit_code: 0,
+    eligible: 6,
+    dropped: { 'practices/C82002/patients.csv': { 'date before 1900-01-01': 3 } },
+    never_shown: ['1066', '0001-01-01', '1850'],
+  },
+  {
+    'practices/C82002/patients.csv': line('practices/C82002/patients.csv', [
+      `f1f1f1f1f1f1f1f1,F,1066-10,,2000-01-01,,`,
+      `f2f2f2f2f2f2f2f2,M,1950-01,,0001-01-01,,`,
+      `f3f3f3f3f3f3f3f3,F,1950-01,,2000-01-01,,1850-06-01`,
+    ]),
+  },
+);
+add(
+  'impossible-extract-date',
+  {
+    fault: 'an extract date of 30 February',
+    exit_code: 3,
+    error: 'extract_date: is not a real calendar date',
+  },
+  {
+    'delivery.json': JSON.stringify({
+      extract_date: '2026-02-30',
+      source_system: 'x',
+      schema_version: '1.0',
+    }),
+  },
+);
+add(
+  'ancient-extract-date',
+  { fault: 'an extract date of 1900-01-01', exit_code: 3, error: 'extract_date: is outside 2000-01-01 to' },
+  {
+    'delivery.json': JSON.stringify({
+      extract_date: '1900-01-01',
+      source_system: 'x',
+      schema_version: '1.0',
+    }),
+  },
+);
+add(
+  'reference-quoted-newline',
+  {
+    fault: 'a line break inside a quoted practice name',
+    exit_code: 3,
+    error: 'reference/practices.csv: 4 data lines hold 3 records: a line break inside a quoted value',
+  },
+  {
+    'reference/practices.csv': (base['reference/practices.csv'] as string).replace(
+      'Oakham Medical Practice',
+      '"Oakham Medical\nPractice"',
+    ),
+  },
+);
+// The contract says UTF-8. A reference file is read whole, so a line that is not UTF-8 stops
+// the run (a data file's line is rejected instead, as in non-utf8-text).
+add(
+  'reference-latin1-name',
+  {
+    fault: 'a practice name with a Latin-1 byte',
+    exit_code: 3,
+    error: 'reference/practices.csv: line 4 is not UTF-8 text (save the file as UTF-8)',
+  },
+  {
+    'reference/practices.csv': Buffer.from(
+      (base['reference/practices.csv'] as string).replace('Oakham Medical', 'Oakham M\u00e9dical'),
+      'latin1',
+    ),
+  },
+);
+add(
+  'reference-row-breaks-contract',
+  {
+    fault: 'a practice name with a tab and a PCN code that is not one',
+    exit_code: 3,
+    error: '1 row(s) whose practice_name does not meet the contract (Practice name)',
+  },
+  {
+    'reference/practices.csv': (base['reference/practices.csv'] as string)
+      .replace('Oakham Medical Practice', 'Oakham\tPractice')
+      .replace('U60026', 'X60026'),
+  },
+);
+add(
+  'every-registration-invalid',
+  {
+    fault: 'a practice whose every pseudo_id is invalid',
+    exit_code: 2,
+    quarantined: ['C82003'],
+    eligible: 5,
+  },
+  {
+    'practices/C82003/patients.csv': (base['practices/C82003/patients.csv'] as string)
+      .replace(R[0]!, 'NOT-A-PSEUDONYM')
+      .replace(R[1]!, 'NOT-ONE-EITHER'),
+  },
+);
+add(
+  'no-registrations',
+  {
+    fault: 'a practice whose patients file holds only its header',
+    exit_code: 2,
+    quarantined: ['C82002'],
+    eligible: 4,
+  },
+  {
+    'practices/C82002/patients.csv':
+      'pseudo_id,sex,birth_month,lsoa_code,registered_from,registered_to,date_of_death\n',
+  },
+);
+
 function write(root: string, files: Files) {
   for (const [path, content] of Object.entries(files)) {
     const full = join(root, path);

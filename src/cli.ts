@@ -153,10 +153,21 @@ export function buildProgram(io: Io): Command {
         .choices(['table', 'csv', 'json', 'parquet'])
         .default('table'),
     )
-    .option('--output <file>', 'write to this file (needed for parquet)')
+    .option('--output <file>', 'write to this file (needed for parquet; never inside the output folder)')
+    .option('--config <file>', 'configuration file (JSON); its query section sets the limits below')
+    .option(
+      '--timeout <seconds>',
+      'stop a question after this many seconds (default 60)',
+      parseNumber('--timeout'),
+    )
+    .option('--memory-limit <size>', 'memory a question may use, e.g. 1GB (default 1GB)')
+    .option('--threads <n>', 'DuckDB threads for the question (default 2)', parseNumber('--threads'))
     .action(async (question: string, statement: string | undefined, opts) => {
-      const { runQuery } = await import('./query.ts');
-      await runQuery({ question, sql: statement, ...opts }, io);
+      const { runQuery, queryLimits } = await import('./query.ts');
+      const { loadConfig } = await import('./config.ts');
+      const { config, timeout, memoryLimit, threads, ...rest } = opts;
+      const limits = queryLimits(loadConfig(config).query, { timeout, memoryLimit, threads });
+      await runQuery({ question, sql: statement, ...rest }, io, limits);
     });
 
   return program;

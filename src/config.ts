@@ -15,6 +15,9 @@ const unitCosts = z
   .strict()
   .describe('GBP per unit of activity sent without a cost (NHS National Cost Collection, rounded)');
 
+/** A DuckDB memory size, as its settings take it. */
+export const MEMORY_SIZE = /^\d+(\.\d+)?\s?(KB|MB|GB|KiB|MiB|GiB)$/;
+
 export const configSchema = z
   .object({
     system: z
@@ -120,7 +123,7 @@ export const configSchema = z
       .object({
         memoryLimit: z
           .string()
-          .regex(/^\d+(\.\d+)?\s?(KB|MB|GB|KiB|MiB|GiB)$/)
+          .regex(MEMORY_SIZE)
           .default('4GB')
           .describe("DuckDB's memory limit; it spills to disk beyond it"),
         threads: z.number().int().min(1).max(64).optional().describe('DuckDB threads (default: all cores)'),
@@ -146,6 +149,23 @@ export const configSchema = z
       })
       .strict()
       .default({ memoryLimit: '4GB', concurrency: 4, ingestMode: 'set', workDatabase: 'memory' }),
+    query: z
+      .object({
+        timeoutSeconds: z
+          .number()
+          .positive()
+          .max(86_400)
+          .default(60)
+          .describe('`strata query` stops a question after this many seconds'),
+        memoryLimit: z
+          .string()
+          .regex(MEMORY_SIZE)
+          .default('1GB')
+          .describe('Memory one `strata query` question may use (it never spills to disk)'),
+        threads: z.number().int().min(1).max(64).default(2).describe('DuckDB threads for `strata query`'),
+      })
+      .strict()
+      .default({ timeoutSeconds: 60, memoryLimit: '1GB', threads: 2 }),
     retention: z
       .object({
         keepRuns: z.number().int().min(1).default(10).describe('Published runs kept under OUT/runs'),

@@ -4,6 +4,18 @@ import { z } from 'zod';
 
 export const SCHEMA_VERSION = '1.0';
 
+/** Every file is UTF-8 text (a byte order mark is allowed); a line that is not is rejected. */
+export const ENCODING = 'UTF-8';
+
+/** No date in a delivery is earlier: a date before it is impossible and its row is dropped. */
+export const EARLIEST_DATE = '1900-01-01';
+
+/**
+ * The extract date, and any as-of date, must fall in these years: the contract's coded
+ * record (SNOMED CT, ICD-10, dm+d) describes nothing earlier.
+ */
+export const EXTRACT_DATES = { earliest: '2000-01-01', latest: '2099-12-31' } as const;
+
 export const SETTINGS = ['APC_NEL', 'APC_EL', 'APC_DC', 'OP', 'AE'] as const;
 export type Setting = (typeof SETTINGS)[number];
 export const SEXES = ['F', 'M', 'I', 'U'] as const;
@@ -29,6 +41,8 @@ export interface Column {
   sqlType: string;
   nullable: boolean;
   description: string;
+  /** For a numeric column: the finite values it may hold, inclusive. Others are dropped. */
+  range?: { min: number; max: number };
 }
 
 type Rule = RegExp | readonly string[];
@@ -58,6 +72,23 @@ function optional(rule: Rule, sqlType: string, description: string): Column {
     sqlType,
     nullable: true,
     description,
+  };
+}
+/** An optional number: its text matches `rule` and its value lies in `range`. */
+function optionalNumber(rule: RegExp, range: { min: number; max: number }, description: string): Column {
+  const inRange = (v: string) =>
+    Number.isFinite(Number(v)) && Number(v) >= range.min && Number(v) <= range.max;
+  return {
+    schema: z
+      .string()
+      .regex(rule, description)
+      .refine(inRange, `${description}: from ${range.min} to ${range.max}`)
+      .nullable(),
+    pattern: patternOf(rule),
+    sqlType: 'DOUBLE',
+    nullable: true,
+    description,
+    range,
   };
 }
 
@@ -125,7 +156,8 @@ export const observationsFile: FileContract = {
     pseudo_id: column(pseudoId, 'VARCHAR', 'Patient pseudonym'),
     recorded_date: column(isoDate, 'DATE', 'Date the entry refers to'),
     snomed_code: column(snomed, 'VARCHAR', 'SNOMED CT concept id'),
-    value: optional(/^-?\d+(\.\d+)?$/, 'DOUBLE', 'Numeric value, if any'),
+    // Wide enough for a viral load in copies/ml; what it refuses is a number no test reports.
+    value: optionalNumber(/^-?\d+(\.\d+)?$/, { min: -1e9, max: 1e9 }, 'Numeric value, if any'),
     // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
     unit: optional(/^[^\x00-\x1f,]{0,20}$/, 'VARCHAR', 'Unit of the value'),
   },
@@ -141,7 +173,7 @@ export const medicationsFile: FileContract = {
     issue_date: column(isoDate, 'DATE', 'Date the prescription was issued'),
     dmd_code: column(snomed, 'VARCHAR', 'dm+d product code'),
     bnf_code: column(/^[0-9A-Z]{9,15}$/, 'VARCHAR', 'BNF presentation code'),
-    quantity: optional(/^\d+(\.\d+)?$/, 'DOUBLE', 'Quantity issued'),
+    quantity: optionalNumber(/^\d+(\.\d+)?$/, { min: 0, max: 1e6 }, 'Quantity issued'),
   },
 };
 
@@ -169,7 +201,12 @@ export const activityFile: FileContract = {
       'VARCHAR',
       'Secondary diagnoses, ICD-10, ;-separated (invalid codes are removed)',
     ),
-    cost_gbp: optional(/^\d+(\.\d+)?$/, 'DOUBLE', 'Cost in GBP; empty means use the unit cost'),
+    // One spell's cost: the most expensive stays cost hundreds of thousands of pounds.
+    cost_gbp: optionalNumber(
+      /^\d+(\.\d+)?$/,
+      { min: 0, max: 1e7 },
+      'Cost in GBP; empty means use the unit cost',
+    ),
   },
 };
 
@@ -182,9 +219,30 @@ export const csvFiles = [
   activityFile,
 ];
 
+/**
+ * Why `text` cannot be an extract or as-of date, or null when it can: a real calendar date,
+ * YYYY-MM-DD, within EXTRACT_DATES. The value itself is not repeated.
+ */
+export function extractDateProblem(text: string): string | null {
+  if (!isoDate.test(text)) return 'is not a date written YYYY-MM-DD';
+  const [y, m, d] = text.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d)
+    return 'is not a real calendar date';
+  if (text < EXTRACT_DATES.earliest || text > EXTRACT_DATES.latest)
+    return `is outside ${EXTRACT_DATES.earliest} to ${EXTRACT_DATES.latest}`;
+  return null;
+}
+
 export const deliveryManifest = z
   .object({
-    extract_date: z.string().regex(isoDate).describe('Date the extract was taken (the default as-of date)'),
+    extract_date: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = extractDateProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe('Date the extract was taken (the default as-of date)'),
     source_system: z.string().min(1).max(100).describe('System the extract came from'),
     schema_version: z.literal(SCHEMA_VERSION).describe('Version of this contract'),
     description: z.string().max(500).optional().describe('Free text'),
@@ -206,6 +264,12 @@ export function duckdbColumns(file: FileContract): Record<string, string> {
 export function contractMarkdown(): string {
   const lines: string[] = [];
   lines.push(
+    `Every file is ${ENCODING} text (a byte order mark is allowed). No date is before ${EARLIEST_DATE}; ` +
+      `the extract date lies from ${EXTRACT_DATES.earliest} to ${EXTRACT_DATES.latest}. Numbers are finite and ` +
+      'within the range shown beside their column.',
+  );
+  lines.push('');
+  lines.push(
     '`delivery.json`: ' +
       Object.keys(deliveryManifest.shape)
         .map((k) => `\`${k}\``)
@@ -220,7 +284,10 @@ export function contractMarkdown(): string {
     lines.push('| --- | --- | --- | --- |');
     for (const [name, c] of Object.entries(f.columns)) {
       const type = c.sqlType.startsWith('ENUM') ? 'text (one of the listed values)' : c.sqlType.toLowerCase();
-      lines.push(`| \`${name}\` | ${type} | ${c.nullable ? 'no' : 'yes'} | ${c.description} |`);
+      const range = c.range
+        ? ` (${c.range.min.toLocaleString('en-GB')} to ${c.range.max.toLocaleString('en-GB')})`
+        : '';
+      lines.push(`| \`${name}\` | ${type} | ${c.nullable ? 'no' : 'yes'} | ${c.description}${range} |`);
     }
     lines.push('');
   }

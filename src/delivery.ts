@@ -102,8 +102,6 @@ export function openDelivery(dir: string, referencePractices?: Set<string>): Del
       `${relative(process.cwd(), manifestPath) || manifestPath} is not a valid delivery manifest: ${detail}`,
     );
   }
-  if (Number.isNaN(Date.parse(manifest.extract_date)))
-    throw new DeliveryError('delivery.json: extract_date is not a real date');
 
   const ref = (contract: FileContract): DeliveryFile => {
     const found = findPlainFile(join(root, 'reference'), contract.path.split('/')[1]!);

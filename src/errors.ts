@@ -9,6 +9,8 @@ export const EXIT = {
   badInput: 3,
   /** Another run holds the lock on this output folder. */
   locked: 4,
+  /** `strata query` stopped a question at its time or memory limit; nothing was written. */
+  queryLimit: 5,
   /** A bug or an environment failure (disk full, permissions): nothing was published. */
   internal: 70,
 } as const;

@@ -71,8 +71,8 @@ export function updateHistory(ctx: Pick<RunContext, 'outDir' | 'runDir' | 'runId
   const name = `${ctx.asOf}.${ctx.runId}`;
   const link = join(historyDir, partitionLink(ctx.asOf));
   try {
+    ensureDir(historyDir);
     ensureDir(partitions);
-    for (const d of [historyDir, partitions]) chmodSync(d, DIR_MODE);
     clearUnreferenced(historyDir);
     const target = join(partitions, name);
     ensureDir(target);

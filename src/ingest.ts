@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import {
   activityFile,
+  ENCODING,
   medicationsFile,
   observationsFile,
   patientsFile,
@@ -189,6 +190,7 @@ export async function ingest(
     }));
     await recordFiles(conn, refIngested);
     for (const f of refIngested) await loadKind(instance, conn, f.file.contract, [f], 'set', 1);
+    for (const f of refIngested) await checkReference(conn, f);
     const practiceCodes = new Set(
       (
         await queryRows<{ code: string }>(
@@ -364,14 +366,11 @@ export async function ingest(
     }
     markQuarantined();
 
-    // A quarantined practice contributes nothing: its rows leave the raw tables.
-    const out = all.filter((f) => f.status === 'quarantined').map((f) => f.fileId);
-    if (out.length) {
-      for (const table of ['raw_patients', 'raw_observations', 'raw_medications', 'raw_activity']) {
-        await conn.run(`delete from ${table} where list_contains($ids, file_id)`, { ids: listValue(out) });
-      }
-      await conn.run(`delete from rejected_line where list_contains($ids, file_id)`, { ids: listValue(out) });
-    }
+    await removeFiles(
+      conn,
+      all.filter((f) => f.status === 'quarantined').map((f) => f.fileId),
+      ['raw_patients', 'raw_observations', 'raw_medications', 'raw_activity'],
+    );
     // The scans finished after the files were first recorded: record them again, complete.
     await conn.run('delete from delivery_file');
     await recordFiles(conn, all);
@@ -390,6 +389,127 @@ export async function ingest(
   } finally {
     conn.closeSync();
   }
+}
+
+/** A quarantined file contributes nothing: its rows leave `tables`, its rejected lines too. */
+async function removeFiles(conn: DuckDBConnection, ids: number[], tables: string[]): Promise<void> {
+  if (!ids.length) return;
+  for (const table of [...tables, 'rejected_line'])
+    await conn.run(`delete from ${quotedIdentifier(table)} where list_contains($ids, file_id)`, {
+      ids: listValue(ids),
+    });
+}
+
+/**
+ * After registrations are staged: a practice that sent a patients file none of whose lines
+ * could be used would otherwise vanish from every output with a zero count. It is quarantined
+ * instead, with the reasons its lines were set aside, before its events are staged.
+ */
+export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<void> {
+  const { conn } = ctx;
+  const empty = await queryRows<{
+    practice_code: string;
+    path: string;
+    lines: number;
+    reasons: string | null;
+  }>(
+    conn,
+    `with set_aside as (
+       select file_id, reason, rows::BIGINT as n from dropped_row
+       union all
+       select file_id, 'rejected: ' || lower(error_type), count(distinct line) from rejected_line group by all
+     ),
+     reasons as (
+       select file_id, string_agg(n || ' ' || reason, ', ' order by n desc, reason) as reasons
+       from (select file_id, reason, sum(n) as n from set_aside group by all)
+       group by all
+     )
+     select df.practice_code, df.path, df.lines, r.reasons
+     from delivery_file df
+     left join reasons r using (file_id)
+     where df.kind = 'patients' and df.status = 'loaded'
+       and df.file_id not in (select file_id from stg_registration)
+     order by df.practice_code`,
+  );
+  if (!empty.length) return;
+  const ingest = ctx.ingest!;
+  for (const e of empty) {
+    const reason =
+      e.lines === 0
+        ? `${e.path}: the file holds no registrations`
+        : `${e.path}: none of its ${e.lines} registrations can be used (${e.reasons ?? 'none loaded'})`;
+    const files = ingest.files.filter((f) => f.file.practiceCode === e.practice_code);
+    for (const f of files) {
+      f.status = 'quarantined';
+      f.reason = reason;
+    }
+    await removeFiles(
+      conn,
+      files.map((f) => f.fileId),
+      ['raw_observations', 'raw_medications', 'dropped_row'],
+    );
+    await conn.run(
+      `update delivery_file set status = 'quarantined', reason = $reason where practice_code = $practice`,
+      { reason, practice: e.practice_code },
+    );
+    ingest.quarantined.push({ practiceCode: e.practice_code, reason });
+    ctx.log.warn('practice quarantined', { practice_code: e.practice_code, reason });
+  }
+  ctx.manifest.quarantined = ingest.quarantined.map((q) => ({
+    practice_code: q.practiceCode,
+    reason: q.reason,
+  }));
+}
+
+/** DuckDB's reasons for rejecting a line, as the person fixing the file needs them. */
+const REJECTION: Record<string, string> = {
+  'INVALID ENCODING': `is not ${ENCODING} text (save the file as ${ENCODING})`,
+  CAST: 'holds a value of the wrong type',
+  'TOO MANY COLUMNS': 'has too many fields',
+  'MISSING COLUMNS': 'has too few fields',
+  'LINE SIZE OVER MAXIMUM': 'is too long',
+};
+
+/**
+ * A reference file is read whole or not at all: it decides which practices are processed and
+ * where each patient lives, so a line lost from it would quietly lose a practice or an area.
+ * The messages name lines and columns, never a value.
+ */
+async function checkReference(conn: DuckDBConnection, f: IngestedFile): Promise<void> {
+  const { contract, path } = f.file;
+  const rejected = await queryRows<{ line: number; error_type: string; column_name: string | null }>(
+    conn,
+    'select line, error_type, column_name from rejected_line where file_id = $id order by line limit 1',
+    { id: f.fileId },
+  );
+  if (rejected.length) {
+    const r = rejected[0]!;
+    const why = REJECTION[r.error_type] ?? `cannot be read (${r.error_type.toLowerCase()})`;
+    throw new DeliveryError(
+      `${path}: line ${r.line} ${why}${r.column_name ? ` in column ${r.column_name}` : ''}; a reference file must be read whole`,
+    );
+  }
+  const table = quotedIdentifier(RAW_TABLE[contract.name]!);
+  const columns = Object.entries(contract.columns);
+  const checks = columns.map(
+    ([name], i) =>
+      `count(*) filter (where ${quotedIdentifier(name)} is null or not regexp_full_match(${quotedIdentifier(name)}::VARCHAR, $pattern_${i}))::INTEGER as ${quotedIdentifier(name)}`,
+  );
+  const [counts] = await queryRows<Record<string, number>>(
+    conn,
+    `select count(*)::INTEGER as ${quotedIdentifier('(records)')}, ${checks.join(', ')} from ${table} where file_id = $id`,
+    { id: f.fileId, ...Object.fromEntries(columns.map(([, c], i) => [`pattern_${i}`, c.pattern])) },
+  );
+  const records = counts!['(records)']!;
+  if (records !== f.scan!.lines)
+    throw new DeliveryError(
+      `${path}: ${f.scan!.lines} data lines hold ${records} records: a line break inside a quoted value, or a quote never closed; a reference file holds one record per line`,
+    );
+  const wrong = Object.keys(contract.columns).filter((name) => counts![name]! > 0);
+  if (wrong.length)
+    throw new DeliveryError(
+      `${path}: ${wrong.map((name) => `${counts![name]} row(s) whose ${name} does not meet the contract (${contract.columns[name]!.description})`).join('; ')}; a reference file must be read whole`,
+    );
 }
 
 async function recordFiles(conn: DuckDBConnection, files: IngestedFile[]): Promise<void> {

@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -24,7 +25,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CliError, EXIT, IntegrityError, LockedError } from './errors.ts';
-import { updateHistory } from './history.ts';
+import { HISTORY, updateHistory } from './history.ts';
 import type { RunContext } from './stage.ts';
 
 export const LAYOUT = {
@@ -39,8 +40,46 @@ export const LAYOUT = {
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
-export function ensureDir(path: string): void {
+/**
+ * Makes a folder strata writes into, or checks one that is there, for its owner only. A folder
+ * the user owns loses every permission of its group and of others. One that belongs to someone else cannot be tightened; if
+ * other users can write it, the run is refused: they could swap `latest` or a published run.
+ */
+export function ensureDir(path: string, opts: { uid?: number } = {}): void {
   mkdirSync(path, { recursive: true, mode: DIR_MODE });
+  const st = statSync(path);
+  if ((st.mode & 0o077) === 0) return;
+  const uid = opts.uid ?? process.getuid?.();
+  if (uid === undefined) return;
+  // Only others' permissions are removed: a folder its owner made read-only stays read-only.
+  if (st.uid === uid) chmodSync(path, st.mode & 0o700);
+  else if (st.mode & 0o022)
+    throw new CliError(
+      `${path} can be written by other users and belongs to another user (uid ${st.uid}), so strata cannot make it owner-only: ` +
+        'use a folder you own, or ask its owner to remove the write permission for others (chmod go-w)',
+      EXIT.badInput,
+    );
+}
+
+/**
+ * The output folder and the folders a run writes or switches (runs, the work and staging
+ * folders, history and the run `latest` points to), checked before anything is written.
+ */
+export function secureOutputFolder(outDir: string, opts: { uid?: number } = {}): void {
+  ensureDir(outDir, opts);
+  const inside = [
+    LAYOUT.runs,
+    LAYOUT.staging,
+    LAYOUT.work,
+    HISTORY.dir,
+    join(HISTORY.dir, HISTORY.partitions),
+  ];
+  for (const name of inside) {
+    const path = join(outDir, name);
+    if (existsSync(path)) ensureDir(path, opts);
+  }
+  const latest = join(outDir, LAYOUT.latest);
+  if (existsSync(latest)) ensureDir(realpathSync(latest), opts);
 }
 
 /** Writes a file (owner-only) and flushes it to disk. */

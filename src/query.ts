@@ -1,19 +1,27 @@
 // `strata query`: questions answered from the latest published commissioner summaries. The
-// summary database holds disclosure-controlled aggregates only, and it is opened read-only
-// in its own DuckDB with file access switched off and the configuration locked, so even
-// free SQL cannot read another file, write one, attach a database or undo those settings.
-import { chmodSync, existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+// summary database holds disclosure-controlled aggregates only. It is copied to a private
+// folder and the copy opened read-only, with file access switched off and the configuration
+// locked; every statement must be a SELECT, and each question runs under a time and a memory
+// limit. Even a statement that got past those checks could not reach the published files:
+// DuckDB lets a database write its own file and write-ahead log whatever its file-access
+// settings say, and this instance never learns where the published database is.
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import {
   DuckDBInstance,
   listValue,
   quotedIdentifier,
   quotedString,
+  StatementType,
   type DuckDBConnection,
+  type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { stringify } from 'csv-stringify/sync';
-import { CliError, EXIT } from './errors.ts';
+import { configSchema, type Config } from './config.ts';
+import { CliError, ConfigError, EXIT } from './errors.ts';
 import { neutraliseCell } from './practice-lists.ts';
 import { FILE_MODE, LAYOUT, writeFileDurable } from './publish.ts';
 
@@ -22,6 +30,8 @@ export type Level = (typeof LEVELS)[number];
 export const QUESTIONS = ['cohorts', 'tiers', 'attrition', 'sql'] as const;
 export const FORMATS = ['table', 'csv', 'json', 'parquet'] as const;
 export type Format = (typeof FORMATS)[number];
+
+export type QueryLimits = Config['query'];
 
 export interface QueryOptions {
   question: string;
@@ -45,14 +55,36 @@ export function summaryPath(outDir: string): string {
   return join(resolve(outDir), LAYOUT.latest, 'commissioner', 'summary.duckdb');
 }
 
+/** The configured limits with those given on the command line, checked as the configuration is. */
+export function queryLimits(
+  configured: QueryLimits,
+  given: { timeout?: number; memoryLimit?: string; threads?: number },
+): QueryLimits {
+  const parsed = configSchema.shape.query.safeParse({
+    timeoutSeconds: given.timeout ?? configured.timeoutSeconds,
+    memoryLimit: given.memoryLimit ?? configured.memoryLimit,
+    threads: given.threads ?? configured.threads,
+  });
+  if (!parsed.success)
+    throw new ConfigError(
+      `query limits are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` +
+        ' (--timeout is seconds above 0, --memory-limit a size such as 1GB, --threads a whole number)',
+    );
+  return parsed.data;
+}
+
 export interface Summary {
   conn: DuckDBConnection;
   /** The published run answering the questions. */
   runId: string;
+  limits: QueryLimits;
   close(): void;
 }
 
-export async function openSummary(outDir: string): Promise<Summary> {
+export async function openSummary(
+  outDir: string,
+  limits: QueryLimits = configSchema.shape.query.parse(undefined),
+): Promise<Summary> {
   const path = summaryPath(outDir);
   if (!existsSync(path))
     throw new CliError(
@@ -60,23 +92,42 @@ export async function openSummary(outDir: string): Promise<Summary> {
       EXIT.badInput,
     );
   // Pin the run: `latest` may be switched by a run finishing while we read.
-  const file = realpathSync(path);
-  const instance = await DuckDBInstance.create(file, {
-    access_mode: 'READ_ONLY',
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
-  const conn = await instance.connect();
-  await conn.run('set enable_external_access = false');
-  await conn.run('set lock_configuration = true');
-  return {
-    conn,
-    runId: basename(dirname(dirname(file))),
-    close() {
-      conn.closeSync();
-      instance.closeSync();
-    },
+  const published = realpathSync(path);
+  const scratch = mkdtempSync(join(tmpdir(), 'strata-query-'));
+  const file = join(scratch, 'summary.duckdb');
+  let instance: DuckDBInstance | undefined;
+  const release = () => {
+    instance?.closeSync();
+    rmSync(scratch, { recursive: true, force: true });
   };
+  try {
+    copyFileSync(published, file);
+    chmodSync(file, FILE_MODE);
+    instance = await DuckDBInstance.create(file, {
+      access_mode: 'READ_ONLY',
+      memory_limit: limits.memoryLimit,
+      threads: String(limits.threads),
+      // Nothing spills to disk: the memory limit is the limit.
+      temp_directory: '',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const conn = await instance.connect();
+    await conn.run('set enable_external_access = false');
+    await conn.run('set lock_configuration = true');
+    return {
+      conn,
+      runId: basename(dirname(dirname(published))),
+      limits,
+      close() {
+        conn.closeSync();
+        release();
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 const FILTERED_ORGS = `
@@ -110,15 +161,6 @@ function levelFor(opts: QueryOptions): Level {
   return opts.level as Level;
 }
 
-async function rowsOf(
-  conn: DuckDBConnection,
-  sql: string,
-  params?: Record<string, DuckDBValue>,
-): Promise<QueryResult> {
-  const reader = await conn.runAndReadAll(sql, params);
-  return { columns: reader.columnNames(), rows: reader.getRowsJS() };
-}
-
 interface Statement {
   sql: string;
   params?: Record<string, DuckDBValue>;
@@ -126,15 +168,9 @@ interface Statement {
 
 /** The statement answering a question, after checking the question and its filters. */
 async function statementFor(summary: Summary, opts: QueryOptions): Promise<Statement> {
-  const { conn } = summary;
   if (opts.question === 'sql') {
     if (!opts.sql?.trim())
       throw new CliError('strata query sql needs a statement, e.g. "select * from metadata"', EXIT.badInput);
-    const statements = await conn.extractStatements(opts.sql).catch((err: unknown) => {
-      throw refused(err);
-    });
-    if (statements.count !== 1)
-      throw new CliError('strata query sql runs exactly one statement', EXIT.badInput);
     return { sql: opts.sql };
   }
   if (opts.sql !== undefined)
@@ -146,12 +182,11 @@ async function statementFor(summary: Summary, opts: QueryOptions): Promise<State
     );
   const params = { level: levelFor(opts), place: opts.place ?? null, pcn: opts.pcn ?? null };
   if (opts.place !== undefined || opts.pcn !== undefined) {
-    const known = await rowsOf(
-      conn,
-      `select count(*) filter (where place = $place) as places, count(*) filter (where pcn_code = $pcn) as pcns
+    const known = await rowsOf(summary, {
+      sql: `select count(*) filter (where place = $place) as places, count(*) filter (where pcn_code = $pcn) as pcns
        from cohort_summary`,
-      { place: params.place, pcn: params.pcn },
-    );
+      params: { place: params.place, pcn: params.pcn },
+    });
     const [places, pcns] = known.rows[0] as [bigint, bigint];
     if (opts.place !== undefined && places === 0n)
       throw new CliError(`no place called "${opts.place}" in the published summaries`, EXIT.badInput);
@@ -161,14 +196,76 @@ async function statementFor(summary: Summary, opts: QueryOptions): Promise<State
   return { sql: NAMED[opts.question as keyof typeof NAMED], params };
 }
 
-/** Runs one question against an open summary. */
-export async function ask(summary: Summary, opts: QueryOptions): Promise<QueryResult> {
-  const { sql, params } = await statementFor(summary, opts);
+/**
+ * The one statement in `sql`, prepared, if it is a SELECT. What was checked is what runs: the
+ * prepared statement itself, never the text parsed a second time.
+ */
+async function prepareSelect(summary: Summary, statement: Statement): Promise<DuckDBPreparedStatement> {
+  const extracted = await summary.conn.extractStatements(statement.sql).catch((err: unknown) => {
+    throw refused(err);
+  });
+  if (extracted.count !== 1) throw new CliError('strata query sql runs exactly one statement', EXIT.badInput);
+  const prepared = await extracted.prepare(0).catch((err: unknown) => {
+    throw refused(err);
+  });
+  if (prepared.statementType !== StatementType.SELECT) {
+    const kind = StatementType[prepared.statementType] ?? 'other';
+    prepared.destroySync();
+    throw new CliError(`query refused: only a SELECT can be asked, not a ${kind} statement`, EXIT.badInput);
+  }
   try {
-    return await rowsOf(summary.conn, sql, params);
+    if (statement.params) prepared.bind(statement.params);
   } catch (err) {
+    prepared.destroySync();
     throw refused(err);
   }
+  return prepared;
+}
+
+/**
+ * Runs `work` under the question's limits: past the time limit the connection is interrupted,
+ * and DuckDB stops a statement that needs more than its memory limit.
+ */
+async function limited<T>(summary: Summary, work: () => Promise<T>): Promise<T> {
+  const { timeoutSeconds, memoryLimit } = summary.limits;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    summary.conn.interrupt();
+  }, timeoutSeconds * 1000);
+  try {
+    return await work();
+  } catch (err) {
+    if (timedOut)
+      throw new CliError(
+        `query stopped at its time limit of ${timeoutSeconds} s; ask a narrower question, or raise --timeout (query.timeoutSeconds in the configuration)`,
+        EXIT.queryLimit,
+      );
+    if (/Out of Memory Error/i.test(messageOf(err)))
+      throw new CliError(
+        `query stopped at its memory limit of ${memoryLimit}; ask a narrower question, or raise --memory-limit (query.memoryLimit in the configuration)`,
+        EXIT.queryLimit,
+      );
+    if (err instanceof CliError) throw err;
+    throw refused(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function rowsOf(summary: Summary, statement: Statement): Promise<QueryResult> {
+  const prepared = await prepareSelect(summary, statement);
+  try {
+    const reader = await limited(summary, () => prepared.runAndReadAll());
+    return { columns: reader.columnNames(), rows: reader.getRowsJS() };
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+/** Runs one question against an open summary. */
+export async function ask(summary: Summary, opts: QueryOptions): Promise<QueryResult> {
+  return rowsOf(summary, await statementFor(summary, opts));
 }
 
 /** What DuckDB refused and why, in one line (the statement touches aggregates only). */
@@ -242,9 +339,13 @@ export function formatJson(result: QueryResult): string {
  */
 export async function writeParquet(summary: Summary, statement: Statement, file: string): Promise<number> {
   const target = resolve(file);
-  const result = await summary.conn.run(statement.sql, statement.params).catch((err: unknown) => {
-    throw refused(err);
-  });
+  const prepared = await prepareSelect(summary, statement);
+  let result: DuckDBMaterializedResult;
+  try {
+    result = await limited(summary, () => prepared.run());
+  } finally {
+    prepared.destroySync();
+  }
   const writer = await DuckDBInstance.create(':memory:', {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
@@ -286,14 +387,40 @@ export interface QueryIo {
   stderr: NodeJS.WritableStream;
 }
 
+/**
+ * An answer is never written into the output folder: a file named there could replace what a
+ * run published (the summary itself, or the target of `latest`).
+ */
+function checkOutputPath(output: string, outDir: string): void {
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const out = real(outDir);
+  const target = join(real(dirname(resolve(output))), basename(output));
+  if (target === out || target.startsWith(out + sep))
+    throw new CliError(
+      `--output ${output} is inside the output folder ${out}: write answers somewhere else`,
+      EXIT.badInput,
+    );
+}
+
 /** The `strata query` command. */
-export async function runQuery(opts: QueryOptions, io: QueryIo): Promise<void> {
+export async function runQuery(
+  opts: QueryOptions,
+  io: QueryIo,
+  limits: QueryLimits = configSchema.shape.query.parse(undefined),
+): Promise<void> {
   const format = (opts.format ?? 'table') as Format;
   if (!(FORMATS as readonly string[]).includes(format))
     throw new CliError(`--format must be one of ${FORMATS.join(', ')}`, EXIT.badInput);
   if (format === 'parquet' && !opts.output)
     throw new CliError('--format parquet needs --output FILE', EXIT.badInput);
-  const summary = await openSummary(opts.out);
+  if (opts.output) checkOutputPath(opts.output, opts.out);
+  const summary = await openSummary(opts.out, limits);
   try {
     if (format === 'parquet') {
       const rows = await writeParquet(summary, await statementFor(summary, opts), opts.output!);

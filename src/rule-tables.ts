@@ -6,7 +6,7 @@ import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
 import type { Config } from './config.ts';
-import { csvFiles, ICD10 } from './contract.ts';
+import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
 import { setVariables } from './db.ts';
 import { loadHfrsPoints } from './synth/codebook.ts';
 import { isValidSctid } from './snomed.ts';
@@ -142,10 +142,19 @@ export async function createRuleTables(
   const patterns: Record<string, string> = {
     pattern_icd10: ICD10.source.replace(/^\^/, '').replace(/\$$/, ''),
   };
+  const ranges: Record<string, number> = {};
   for (const f of csvFiles)
-    for (const [name, c] of Object.entries(f.columns)) patterns[`pattern_${f.name}_${name}`] = c.pattern;
+    for (const [name, c] of Object.entries(f.columns)) {
+      patterns[`pattern_${f.name}_${name}`] = c.pattern;
+      if (c.range) {
+        ranges[`min_${f.name}_${name}`] = c.range.min;
+        ranges[`max_${f.name}_${name}`] = c.range.max;
+      }
+    }
   await setVariables(conn, {
     ...patterns,
+    ...ranges,
+    earliest_date: EARLIEST_DATE,
     // Declaration order: bit k of a patient's condition set is condition k (see patient_condition_set in conditions.sql).
     condition_ids: listValue(conditions.map((c) => c.id)),
     as_of: asOf,
@@ -167,6 +176,7 @@ export async function createRuleTables(
   // Variables are typed by their values; dates must compare as dates.
   await conn.run(`set variable as_of = getvariable('as_of')::DATE`);
   await conn.run(`set variable extract_date = getvariable('extract_date')::DATE`);
+  await conn.run(`set variable earliest_date = getvariable('earliest_date')::DATE`);
 }
 
 /** SNOMED CT codes in the extract that fail the check digit, found once per distinct code. */

@@ -6,10 +6,19 @@ import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
 import { openWorkDb, runSqlFiles } from './db.ts';
-import { DeliveryError, EXIT } from './errors.ts';
+import { extractDateProblem } from './contract.ts';
+import { ConfigError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import { acquireLock, applyRetention, cleanLeftovers, crashPoint, ensureDir, LAYOUT } from './publish.ts';
+import {
+  acquireLock,
+  applyRetention,
+  cleanLeftovers,
+  crashPoint,
+  ensureDir,
+  LAYOUT,
+  secureOutputFolder,
+} from './publish.ts';
 import type { RunContext } from './stage.ts';
 import { availableParallelism } from 'node:os';
 
@@ -68,9 +77,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const runId = newRunId(now);
   const outDir = resolve(opts.outDir);
   const deliveryDir = resolve(opts.deliveryDir);
-  if (opts.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf))
-    throw new DeliveryError('--as-of must be a date, YYYY-MM-DD');
+  const asOfProblem = opts.asOf === undefined ? null : extractDateProblem(opts.asOf);
+  if (asOfProblem) throw new ConfigError(`--as-of ${opts.asOf} ${asOfProblem}`);
 
+  secureOutputFolder(outDir);
   const lock = acquireLock(outDir, runId);
   try {
     const leftovers = cleanLeftovers(outDir);

@@ -3,6 +3,7 @@
 import {
   closeSync,
   cpSync,
+  existsSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -14,9 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
-import { CliError } from '../src/errors.ts';
-import { silentLogger } from '../src/log.ts';
+import { CliError, EXIT } from '../src/errors.ts';
+import { silentLogger, type Logger } from '../src/log.ts';
 import { projectPath } from '../src/paths.ts';
+import { noProgress } from '../src/progress.ts';
+import { runPipeline } from '../src/run.ts';
 import { validateDelivery } from '../src/validate.ts';
 import type { ExpectedOutcome } from './support/bad-delivery.ts';
 
@@ -24,6 +27,12 @@ const corpus = projectPath('test', 'fixtures', 'bad-deliveries');
 const cases = readdirSync(corpus).sort();
 
 type Expected = ExpectedOutcome;
+
+/** Every line logged, at every level, to search for values that must not be shown. */
+function recordingLogger(lines: unknown[]): Logger {
+  const keep = (msg: string, fields?: object) => lines.push({ msg, ...fields });
+  return { debug: keep, info: keep, warn: keep, error: keep };
+}
 
 describe('the bad-delivery corpus', () => {
   it('holds at least 30 distinct faults', () => {
@@ -33,14 +42,18 @@ describe('the bad-delivery corpus', () => {
   it.each(cases)('%s: documented outcome, nothing lost', async (name) => {
     const dir = join(corpus, name);
     const expected: Expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    const logged: unknown[] = [];
+    const log = recordingLogger(logged);
     if (expected.exit_code === 3) {
-      const err = await validateDelivery(dir, defaultConfig, silentLogger).catch((e: unknown) => e);
+      const err = await validateDelivery(dir, defaultConfig, log).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CliError);
       expect((err as CliError).exitCode).toBe(3);
       expect((err as CliError).message).toContain(expected.error!);
       return;
     }
-    const report = await validateDelivery(dir, defaultConfig, silentLogger, { throughPopulation: true });
+    const report = await validateDelivery(dir, defaultConfig, log, { throughPopulation: true });
+    for (const value of expected.never_shown ?? [])
+      expect(JSON.stringify([report, logged]), value).not.toContain(value);
     expect(report.exit_code).toBe(expected.exit_code);
     expect(report.quarantined.map((q) => q.practice_code).sort()).toEqual(
       (expected.quarantined ?? []).sort(),
@@ -92,6 +105,46 @@ describe('a 2 GB line', () => {
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a whole run on bad values', () => {
+  it.each([
+    ['non-finite-numbers', EXIT.ok],
+    ['out-of-range-numbers', EXIT.ok],
+    ['every-registration-invalid', EXIT.quarantined],
+  ])('%s publishes with its documented exit code', async (name, exitCode) => {
+    const out = mkdtempSync(join(tmpdir(), 'strata-bad-run-'));
+    try {
+      const summary = await runPipeline({
+        deliveryDir: join(corpus, name),
+        outDir: out,
+        config: defaultConfig,
+        log: silentLogger,
+        progress: noProgress,
+        softwareVersion: 'test',
+      });
+      expect(summary.exitCode).toBe(exitCode);
+      const manifest = JSON.parse(readFileSync(join(out, 'latest', 'manifest.json'), 'utf8'));
+      for (const input of manifest.inputs as {
+        status: string;
+        loaded: number;
+        rejected: number;
+        lines: number;
+      }[])
+        if (input.status === 'loaded') expect(input.loaded + input.rejected).toBe(input.lines);
+      const expected: Expected = JSON.parse(readFileSync(join(corpus, name, 'expected.json'), 'utf8'));
+      expect(summary.quarantined.map((q) => q.practice_code)).toEqual(expected.quarantined ?? []);
+      for (const q of summary.quarantined) {
+        expect(q.reason).toMatch(
+          /^practices\/C82003\/patients\.csv: none of its 2 registrations can be used/,
+        );
+        // A quarantined practice receives no list at all, rather than an empty one.
+        expect(existsSync(join(out, 'latest', 'practices', q.practice_code))).toBe(false);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });

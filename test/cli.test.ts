@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,18 @@ describe('the strata command', () => {
     );
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    ['2026-02-30', 'is not a real calendar date'],
+    ['1900-01-01', 'is outside 2000-01-01 to 2099-12-31'],
+    ['31/03/2026', 'is not a date written YYYY-MM-DD'],
+  ])('refuses --as-of %s with exit code 3, before anything is written', (asOf, why) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'strata-cli-')), 'out');
+    const r = strata('run', '--as-of', asOf, '--out', out);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toBe(`strata: --as-of ${asOf} ${why}\n`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses a bad option value before doing any work', () => {

@@ -1,6 +1,17 @@
 // `strata query` answers from the published, disclosure-controlled summaries and can do
-// nothing else: no other file read, nothing written, no setting changed.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// nothing else: no other file read, nothing written, no setting changed, and no question
+// runs past its time or memory limit.
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -166,5 +177,158 @@ describe('strata query sql', () => {
     const r = await strata('query', 'cohorts', '--out', join(tmp, 'empty'));
     expect(r.code).toBe(EXIT.badInput);
     expect(r.stderr).toContain('no published run');
+  });
+});
+
+/** Every entry under OUT (links not followed): its kind, mode, size and the hash of its bytes. */
+function snapshot(dir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (path: string, name: string) => {
+    const st = lstatSync(path);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) {
+      entries[name] = `dir ${mode}`;
+      for (const entry of readdirSync(path)) walk(join(path, entry), `${name}/${entry}`);
+    } else if (st.isFile())
+      entries[name] =
+        `file ${mode} ${st.size} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+    else entries[name] = `other ${mode}`;
+  };
+  walk(dir, '.');
+  return entries;
+}
+
+describe('strata query sql cannot write', () => {
+  let before: Record<string, string>;
+  let run: string;
+
+  beforeAll(() => {
+    run = realpathSync(join(out, 'latest'));
+    before = snapshot(out);
+    expect(Object.keys(before).some((k) => k.endsWith('commissioner/summary.duckdb'))).toBe(true);
+  });
+
+  // Each is an attempt to change or add a file in the published run, the last few through a
+  // statement that is a SELECT on its face.
+  it.each([
+    [
+      'the published summary overwritten',
+      () => `copy (select 'x' as a) to '${run}/commissioner/summary.duckdb' (format csv, use_tmp_file false)`,
+    ],
+    ['a write-ahead log beside it', () => `copy (select 1 as a) to '${run}/commissioner/summary.duckdb.wal'`],
+    ['a new database in the run', () => `attach '${run}/commissioner/other.duckdb' as other`],
+    ['the database exported into the run', () => `export database '${run}/exported'`],
+    ['a checkpoint', () => 'force checkpoint'],
+    ['a checkpoint called as a function', () => 'call checkpoint()'],
+    ['a table created', () => 'create table copied as select * from metadata'],
+    ['a row inserted', () => "insert into metadata values ('x', 'y')"],
+    ['a macro created', () => 'create macro m() as 1'],
+    ['a vacuum', () => 'vacuum'],
+    ['an extension loaded', () => 'load httpfs'],
+    [
+      'a statement run from inside a select',
+      () => `select * from query('copy (select 1) to ''${run}/x.csv''')`,
+    ],
+    ['a write after a select', () => `select 1; copy (select 1) to '${run}/x.csv'`],
+    ['a pivot (which creates a type before it selects)', () => 'pivot metadata on key'],
+  ])('refuses %s, and every published file stays as it was', async (_, statement) => {
+    const r = await strata('query', 'sql', statement(), '--out', out);
+    expect(r.code).toBe(EXIT.badInput);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^strata: (query refused|strata query sql runs exactly one statement)/);
+    expect(snapshot(out)).toEqual(before);
+    // The summary still answers.
+    expect(await json('query', 'sql', "select value from metadata where key = 'as_of'")).toEqual([
+      { value: '2026-03-31' },
+    ]);
+  });
+
+  it('names the statement it refuses', async () => {
+    const r = await strata('query', 'sql', 'force checkpoint', '--out', out);
+    expect(r.stderr).toBe('strata: query refused: only a SELECT can be asked, not a CALL statement\n');
+  });
+
+  it('writes no answer into the output folder', async () => {
+    for (const target of [join(run, 'commissioner', 'summary.duckdb'), join(out, 'answer.parquet')]) {
+      const r = await strata('query', 'cohorts', '--format', 'parquet', '--output', target, '--out', out);
+      expect(r.code).toBe(EXIT.badInput);
+      expect(r.stderr).toContain('is inside the output folder');
+    }
+    const csv = await strata(
+      'query',
+      'tiers',
+      '--format',
+      'csv',
+      '--output',
+      join(out, 'runs', 'x.csv'),
+      '--out',
+      out,
+    );
+    expect(csv.code).toBe(EXIT.badInput);
+    expect(snapshot(out)).toEqual(before);
+  });
+});
+
+describe('strata query limits', () => {
+  const runaway = 'select count(*) from range(100000000000) a';
+
+  it('stops a runaway question at its time limit', async () => {
+    const r = await strata('query', 'sql', runaway, '--timeout', '0.5', '--out', out);
+    expect(r.code).toBe(EXIT.queryLimit);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'strata: query stopped at its time limit of 0.5 s; ask a narrower question, or raise --timeout (query.timeoutSeconds in the configuration)\n',
+    );
+  });
+
+  it('takes the time limit from the configuration', async () => {
+    const config = join(tmp, 'query-config.json');
+    writeFileSync(config, JSON.stringify({ query: { timeoutSeconds: 0.5 } }));
+    const r = await strata('query', 'sql', runaway, '--config', config, '--out', out);
+    expect(r.code).toBe(EXIT.queryLimit);
+    expect(r.stderr).toContain('time limit of 0.5 s');
+  });
+
+  it('stops a question that needs more than its memory limit', async () => {
+    // Two billion integers in one list: 16 GB, far past 100 MB.
+    const r = await strata(
+      'query',
+      'sql',
+      'select list(range) from range(2000000000)',
+      '--memory-limit',
+      '100MB',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(EXIT.queryLimit);
+    expect(r.stderr).toContain('query stopped at its memory limit of 100MB');
+  });
+
+  it('runs with the limits it was given', async () => {
+    const rows = await json(
+      'query',
+      'sql',
+      "select current_setting('memory_limit') as memory, current_setting('threads') as threads, current_setting('temp_directory') as spill",
+      '--memory-limit',
+      '300MB',
+      '--threads',
+      '1',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.threads).toBe(1);
+    expect(rows[0]!.spill).toBe('');
+    // DuckDB reports the limit in its own units: 300 MB is 286.1 MiB.
+    expect(rows[0]!.memory).toBe('286.1 MiB');
+  });
+
+  it.each([
+    ['--timeout', '0'],
+    ['--timeout', '-1'],
+    ['--memory-limit', 'lots'],
+    ['--threads', '0'],
+  ])('refuses %s %s', async (flag, value) => {
+    const r = await strata('query', 'cohorts', flag, value, '--out', out);
+    expect(r.code).toBe(EXIT.badInput);
+    expect(r.stderr).toMatch(/^strata: query limits are not valid/);
   });
 });

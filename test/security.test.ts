@@ -2,6 +2,8 @@
 // reach files outside the delivery and output folders, and no pseudo_id escapes into logs,
 // the manifest or anything commissioners receive.
 import {
+  chmodSync,
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -18,9 +20,12 @@ import { gunzipSync } from 'node:zlib';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWorkDb, queryRows, queryValue } from '../src/db.ts';
+import { CliError, EXIT } from '../src/errors.ts';
+import { secureOutputFolder } from '../src/publish.ts';
 import { readGroundTruth } from './support/ground-truth.ts';
 import {
   listFiles,
+  messages,
   readLatest,
   runArgs,
   runCli,
@@ -74,6 +79,72 @@ describe('published files are for their owner only', () => {
     check(runDir, 'runs/' + runDir.split('/').pop());
     expect(files).toBeGreaterThan(5);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('an output folder that others can write', () => {
+  const mode = (path: string) => lstatSync(path).mode & 0o777;
+
+  it('is tightened to owner-only, with the folders a run writes and the run latest points to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-loose-'));
+    try {
+      const folders = ['runs', 'runs/20260101T000000Z-aaaaaa', 'history', 'history/.partitions', '.work'];
+      for (const f of folders) mkdirSync(join(dir, f));
+      symlinkSync('runs/20260101T000000Z-aaaaaa', join(dir, 'latest'));
+      for (const f of ['.', ...folders]) chmodSync(join(dir, f), 0o777);
+      // One its owner made read-only: it loses the others' bits and stays read-only.
+      chmodSync(join(dir, '.work'), 0o555);
+      secureOutputFolder(dir);
+      expect(Object.fromEntries(['.', ...folders].map((f) => [f, mode(join(dir, f))]))).toEqual(
+        Object.fromEntries(['.', ...folders].map((f) => [f, f === '.work' ? 0o500 : 0o700])),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is tightened by strata run before anything else, even a run that then fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-loose-'));
+    try {
+      chmodSync(dir, 0o777);
+      const r = await runCli(['run', '--delivery', join(dir, 'no-such-delivery'), '--out', dir]);
+      expect(r.code).toBe(EXIT.badInput);
+      expect(mode(dir)).toBe(0o700);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused when it belongs to another user, and nothing is written in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-shared-'));
+    try {
+      chmodSync(dir, 0o777);
+      const me = process.getuid!();
+      // As root the folder can be handed to another user (nobody); otherwise strata is told
+      // that the user is someone else, which is the same folder seen by another user.
+      if (me === 0) {
+        chownSync(dir, 65534, 65534);
+        const r = await runCli(runArgs(dir));
+        expect(r.code).toBe(EXIT.badInput);
+        expect(messages(r.stderr)).toEqual([
+          `strata: ${dir} can be written by other users and belongs to another user (uid 65534), so strata cannot make it owner-only: use a folder you own, or ask its owner to remove the write permission for others (chmod go-w)`,
+        ]);
+      } else {
+        const err = (() => {
+          try {
+            secureOutputFolder(dir, { uid: me + 1 });
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(err).toBeInstanceOf(CliError);
+        expect((err as CliError).exitCode).toBe(EXIT.badInput);
+      }
+      expect(readdirSync(dir)).toEqual([]);
+      expect(mode(dir)).toBe(0o777);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

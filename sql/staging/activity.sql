@@ -14,7 +14,10 @@ with checked as (
             when a.start_date > getvariable('extract_date') then 'date in the future'
             when a.start_date < p.birth_date then 'date before birth'
             when a.end_date < a.start_date then 'ends before it starts'
-            when a.cost_gbp < 0 then 'negative cost'
+            -- The reason names the column, never the value.
+            when not isfinite(a.cost_gbp) then 'cost_gbp not a finite number'
+            when a.cost_gbp not between getvariable('min_activity_cost_gbp') and getvariable('max_activity_cost_gbp')
+                then 'cost_gbp out of range'
         end as drop_reason,
         -- Exact copies share this hash; only rows that share one are compared in full.
         hash(a.file_id, a.activity_id, a.pseudo_id, a.setting, a.provider_code, a.start_date, a.end_date, a.hrg_code,

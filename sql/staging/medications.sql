@@ -19,6 +19,9 @@ from (
             when not coalesce(codes.valid, false) then 'invalid BNF code'
             when m.issue_date > getvariable('extract_date') then 'date in the future'
             when m.issue_date < p.birth_date then 'date before birth'
+            when not isfinite(m.quantity) then 'quantity not a finite number'
+            when m.quantity not between getvariable('min_medications_quantity') and getvariable('max_medications_quantity')
+                then 'quantity out of range'
         end as drop_reason
     from raw_medications m
     left join stg_patient p using (pseudo_id)

@@ -21,6 +21,9 @@ from (
             when o.recorded_date > getvariable('extract_date') then 'date in the future'
             when o.recorded_date < p.birth_date then 'date before birth'
             when o.unit is not null and not regexp_full_match(o.unit, getvariable('pattern_observations_unit')) then 'invalid unit'
+            when not isfinite(o.value) then 'value not a finite number'
+            when o.value not between getvariable('min_observations_value') and getvariable('max_observations_value')
+                then 'value out of range'
         end as drop_reason
     from raw_observations o
     left join stg_patient p using (pseudo_id)

@@ -16,6 +16,12 @@ select
         when not regexp_full_match(pseudo_id, getvariable('pattern_patients_pseudo_id')) then 'invalid pseudo_id'
         when not regexp_full_match(sex, getvariable('pattern_patients_sex')) then 'invalid sex'
         when not regexp_full_match(birth_month, getvariable('pattern_patients_birth_month')) then 'invalid birth_month'
+        -- Impossible dates: DuckDB reads year 1 or 1066 as readily as 2001.
+        when strptime(birth_month || '-01', '%Y-%m-%d')::DATE < getvariable('earliest_date')
+            or registered_from < getvariable('earliest_date')
+            or registered_to < getvariable('earliest_date')
+            or date_of_death < getvariable('earliest_date')
+            then 'date before ' || getvariable('earliest_date')
         when registered_from > getvariable('extract_date') then 'registration starts after the extract date'
         when registered_to < registered_from then 'registration ends before it starts'
         when strptime(birth_month || '-01', '%Y-%m-%d')::DATE > registered_from then 'registered before birth'

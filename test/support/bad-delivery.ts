@@ -10,4 +10,6 @@ export interface ExpectedOutcome {
   rejected?: Record<string, number>;
   dropped?: Record<string, Record<string, number>>;
   eligible?: number;
+  /** Values from the delivery that no message or report may quote. */
+  never_shown?: string[];
 }
