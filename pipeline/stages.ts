@@ -6,6 +6,7 @@ import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest.ts';
 import { prepareStaging } from '../src/rule-tables.ts';
 import { fitModels } from '../src/cost-model.ts';
 import { writeOutputs } from '../src/outputs.ts';
+import { updateHistory } from '../src/history.ts';
 import { publishRun } from '../src/publish.ts';
 import { recordDataQuality } from '../src/data-quality.ts';
 import { recordAttrition } from '../src/attrition.ts';
@@ -135,5 +136,16 @@ export const stages: Stage[] = [
     writes: ['OUT/runs/<run-id>', 'OUT/latest'],
     sql: [],
     run: publishRun,
+  },
+  {
+    name: 'history',
+    summary:
+      "copy the published run's dashboard feeds into OUT/history, replacing its as-of date's partition",
+    reads: ['OUT/runs/<run-id>/dashboard'],
+    writes: ['OUT/history/as_of=<date>'],
+    sql: [],
+    run: async (ctx) => {
+      updateHistory(ctx);
+    },
   },
 ];

@@ -82,3 +82,15 @@ export function codelistRows(lists = loadCodelists()): { codelist: string; syste
     for (const c of l.codes) rows.push({ codelist: l.id, system: l.system, code: c.code });
   return rows;
 }
+
+/** The Hospital Frailty Risk Score's points by 3-character ICD-10 code (pipeline/reference). */
+export function loadHfrsPoints(): Map<string, number> {
+  const rows: { icd10_code: string; points: string }[] = parse(
+    readFileSync(projectPath('pipeline', 'reference', 'hfrs_points.csv')),
+    {
+      columns: true,
+      skip_empty_lines: true,
+    },
+  );
+  return new Map(rows.map((r) => [r.icd10_code, Number(r.points)]));
+}

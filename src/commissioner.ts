@@ -16,8 +16,8 @@ import {
   type SuppressionRules,
 } from './disclosure.ts';
 import { IntegrityError } from './errors.ts';
-import { formulaStartParam, neutraliseSql, sealFile } from './practice-lists.ts';
-import { ensureDir, writeFileDurable } from './publish.ts';
+import { ensureDir, sealFile, writeFileDurable } from './files.ts';
+import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
 import type { RunContext } from './stage.ts';
 
 export type Breakdown = 'all' | 'age_sex' | 'deprivation';

@@ -40,7 +40,7 @@ import {
 } from './model-metrics.ts';
 import type { RunContext } from './stage.ts';
 import { openGlmPool, type GlmPool } from './glm-pool.ts';
-import { writeFileDurable } from './publish.ts';
+import { writeFileDurable } from './files.ts';
 
 export const COST_FAMILY: Family = 'tweedie';
 

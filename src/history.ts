@@ -20,9 +20,9 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { FEEDS } from './dashboard.ts';
+import { FEEDS } from './feeds.ts';
 import { CliError, EXIT } from './errors.ts';
-import { crashPoint, DIR_MODE, ensureDir, FILE_MODE, fsyncPath } from './publish.ts';
+import { crashPoint, DIR_MODE, ensureDir, FILE_MODE, fsyncPath } from './files.ts';
 import type { RunContext } from './stage.ts';
 
 export const HISTORY = { dir: 'history', partitions: '.partitions' } as const;

@@ -19,39 +19,12 @@ import {
   patientsFile,
   type FileContract,
 } from './contract.ts';
-import {
-  openDelivery,
-  peekFile,
-  scanFile,
-  type Delivery,
-  type DeliveryFile,
-  type FileScan,
-} from './delivery.ts';
+import { openDelivery, peekFile, scanFile } from './delivery.ts';
 import { queryRows } from './db.ts';
 import { DeliveryError, IntegrityError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import type { RunContext } from './stage.ts';
-
-export interface IngestedFile {
-  fileId: number;
-  file: DeliveryFile;
-  scan: FileScan | null;
-  resentOf: string | null;
-  status: 'loaded' | 'quarantined';
-  reason: string | null;
-  loaded: number;
-  rejected: number;
-}
-
-export interface IngestResult {
-  delivery: Delivery;
-  files: IngestedFile[];
-  /** Practices not processed at all. */
-  quarantined: { practiceCode: string; reason: string }[];
-  /** Secondary-care files that could not be read as a whole (the rest of the delivery is used). */
-  quarantinedFiles: { path: string; reason: string }[];
-}
+import type { IngestedFile, IngestResult, RunContext } from './stage.ts';
 
 export const RAW_TABLE: Record<string, string> = {
   patients: 'raw_patients',

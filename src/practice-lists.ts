@@ -1,46 +1,20 @@
 // Practice risk lists: patient-level by design, so each practice's folder holds its own
 // registered patients and nobody else's. The columns are declared once below; the SQL
 // that writes the lists and the README legend beside them are both derived from it.
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { listValue, quotedIdentifier, quotedString } from '@duckdb/node-api';
+import { quotedIdentifier, quotedString } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, HFRS } from '../pipeline/frailty.ts';
 import type { Config } from './config.ts';
 import { openWorkDb, queryRows } from './db.ts';
 import { IntegrityError } from './errors.ts';
-import { ensureDir, FILE_MODE } from './publish.ts';
+import { ensureDir, FILE_MODE } from './files.ts';
+import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
 import type { RunContext } from './stage.ts';
-
-/** First characters that make a spreadsheet treat a cell as a formula (CSV injection). */
-export const FORMULA_START = ['=', '+', '-', '@', '\t', '\r'] as const;
-
-/** A CSV cell as a spreadsheet will show it: a would-be formula is kept as text by a leading quote. */
-export function neutraliseCell(value: string): string {
-  return (FORMULA_START as readonly string[]).includes(value.charAt(0)) ? `'${value}` : value;
-}
-
-/**
- * The same rule as neutraliseCell, in SQL, for a VARCHAR expression. The characters are
- * bound as $formula_start by whoever runs the statement (macros cannot take parameters).
- */
-export function neutraliseSql(expr: string): string {
-  return `case when list_contains($formula_start, left(${expr}, 1)) then '''' || ${expr} else ${expr} end`;
-}
-
-export const formulaStartParam = () => ({ formula_start: listValue([...FORMULA_START]) });
 
 interface ListColumn {
   name: string;
@@ -312,17 +286,6 @@ async function sealFileAsync(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-/** As sealFileAsync, in line. */
-export function sealFile(path: string): void {
-  chmodSync(path, FILE_MODE);
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -2,14 +2,11 @@
 // OUT/runs/<run-id> and only then is OUT/latest switched to it, by renaming a new
 // symbolic link over the old one (one atomic step). A crash at any point leaves the
 // previous latest whole; the next run clears what the crashed one left.
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
   existsSync,
-  fsyncSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -25,7 +22,16 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CliError, EXIT, IntegrityError, LockedError } from './errors.ts';
-import { HISTORY, updateHistory } from './history.ts';
+import {
+  crashPoint,
+  DIR_MODE,
+  ensureDir,
+  FILE_MODE,
+  fsyncPath,
+  sha256File,
+  writeFileDurable,
+} from './files.ts';
+import { HISTORY } from './history.ts';
 import type { RunContext } from './stage.ts';
 
 export const LAYOUT = {
@@ -35,31 +41,6 @@ export const LAYOUT = {
   work: '.work',
   lock: '.lock',
 } as const;
-
-/** Files and folders created by strata are for its owner only: they may hold patient data. */
-export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
-
-/**
- * Makes a folder strata writes into, or checks one that is there, for its owner only. A folder
- * the user owns loses every permission of its group and of others. One that belongs to someone else cannot be tightened; if
- * other users can write it, the run is refused: they could swap `latest` or a published run.
- */
-export function ensureDir(path: string, opts: { uid?: number } = {}): void {
-  mkdirSync(path, { recursive: true, mode: DIR_MODE });
-  const st = statSync(path);
-  if ((st.mode & 0o077) === 0) return;
-  const uid = opts.uid ?? process.getuid?.();
-  if (uid === undefined) return;
-  // Only others' permissions are removed: a folder its owner made read-only stays read-only.
-  if (st.uid === uid) chmodSync(path, st.mode & 0o700);
-  else if (st.mode & 0o022)
-    throw new CliError(
-      `${path} can be written by other users and belongs to another user (uid ${st.uid}), so strata cannot make it owner-only: ` +
-        'use a folder you own, or ask its owner to remove the write permission for others (chmod go-w)',
-      EXIT.badInput,
-    );
-}
 
 /**
  * The output folder and the folders a run writes or switches (runs, the work and staging
@@ -80,17 +61,6 @@ export function secureOutputFolder(outDir: string, opts: { uid?: number } = {}):
   }
   const latest = join(outDir, LAYOUT.latest);
   if (existsSync(latest)) ensureDir(realpathSync(latest), opts);
-}
-
-/** Writes a file (owner-only) and flushes it to disk. */
-export function writeFileDurable(path: string, data: string | Uint8Array): void {
-  const fd = openSync(path, 'w', FILE_MODE);
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -248,15 +218,6 @@ function listFiles(dir: string, base = dir): string[] {
   return out;
 }
 
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** Fault injection for tests: STRATA_CRASH_AT=<point> kills the process there. */
-export function crashPoint(point: string): void {
-  if (process.env.STRATA_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
-}
-
 /**
  * A filesystem failure while publishing (permissions, a full or read-only disk). Said in one
  * line a person can act on; the previous latest is untouched because the switch comes last.
@@ -292,16 +253,6 @@ function publishStep<T>(what: string, latest: string | null, step: () => T): T {
         (latest ? `, latest is still run ${latest}` : ''),
       err,
     );
-  }
-}
-
-/** Flushes a file or folder to disk, so a rename after it is not ahead of the data. */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -355,7 +306,6 @@ export async function publishRun(ctx: RunContext): Promise<void> {
   });
   crashPoint('after-latest');
   ctx.runDir = target;
-  updateHistory(ctx);
 }
 
 /** Keeps the newest `keep` runs; never the one latest points to. */

@@ -22,8 +22,9 @@ import {
 import { stringify } from 'csv-stringify/sync';
 import { configSchema, type Config } from './config.ts';
 import { CliError, ConfigError, EXIT } from './errors.ts';
-import { neutraliseCell } from './practice-lists.ts';
-import { FILE_MODE, LAYOUT, writeFileDurable } from './publish.ts';
+import { FILE_MODE, writeFileDurable } from './files.ts';
+import { LAYOUT } from './publish.ts';
+import { neutraliseCell } from './spreadsheet.ts';
 
 export const LEVELS = ['practice', 'pcn', 'place', 'system'] as const;
 export type Level = (typeof LEVELS)[number];

@@ -9,7 +9,7 @@ import { historyGlob, historyHas } from './history.ts';
 import * as chart from './report/charts.ts';
 import { count, decimal, esc, figure, percent, pounds, rate, table, type Column } from './report/html.ts';
 import { REPORT_CSS } from './report/style.ts';
-import { writeFileDurable } from './publish.ts';
+import { writeFileDurable } from './files.ts';
 import type { RunContext } from './stage.ts';
 
 interface GroupRow {

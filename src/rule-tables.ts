@@ -8,7 +8,7 @@ import { codelistRows, loadCodelists } from './codelists.ts';
 import type { Config } from './config.ts';
 import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
 import { setVariables } from './db.ts';
-import { loadHfrsPoints } from './synth/codebook.ts';
+import { loadHfrsPoints } from './codelists.ts';
 import { isValidSctid } from './snomed.ts';
 import type { RunContext } from './stage.ts';
 

@@ -10,15 +10,8 @@ import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import {
-  acquireLock,
-  applyRetention,
-  cleanLeftovers,
-  crashPoint,
-  ensureDir,
-  LAYOUT,
-  secureOutputFolder,
-} from './publish.ts';
+import { crashPoint, ensureDir } from './files.ts';
+import { acquireLock, applyRetention, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
 import type { RunContext } from './stage.ts';
 import { availableParallelism } from 'node:os';
 

@@ -11,7 +11,7 @@ import { CODED_FRAILTY, deficits } from '../pipeline/frailty.ts';
 import { loadCodelists } from '../src/codelists.ts';
 import { activityFile, medicationsFile, observationsFile, patientsFile } from '../src/contract.ts';
 import { addMonths, dayOf, isoOf } from '../src/synth/calendar.ts';
-import { loadHfrsPoints } from '../src/synth/codebook.ts';
+import { loadHfrsPoints } from '../src/codelists.ts';
 import { Rng } from '../src/synth/random.ts';
 import { synthesise } from '../src/synth/index.ts';
 import { readGroundTruth } from './support/ground-truth.ts';

@@ -18,7 +18,8 @@ import { DuckDBInstance, quotedString, type DuckDBConnection } from '@duckdb/nod
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
-import { arrowSchema, FEEDS, feedSchemas } from '../src/dashboard.ts';
+import { arrowSchema, feedSchemas } from '../src/dashboard.ts';
+import { FEEDS } from '../src/feeds.ts';
 import { queryRows } from '../src/db.ts';
 import { historyGlob, updateHistory } from '../src/history.ts';
 import { silentLogger } from '../src/log.ts';

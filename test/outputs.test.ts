@@ -12,12 +12,8 @@ import { defaultConfig } from '../src/config.ts';
 import { queryRows, runSqlFile, setVariables } from '../src/db.ts';
 import { roundCount } from '../src/disclosure.ts';
 import { silentLogger } from '../src/log.ts';
-import {
-  formulaStartParam,
-  neutraliseCell,
-  neutraliseSql,
-  PRACTICE_LIST_COLUMNS,
-} from '../src/practice-lists.ts';
+import { PRACTICE_LIST_COLUMNS } from '../src/practice-lists.ts';
+import { formulaStartParam, neutraliseCell, neutraliseSql } from '../src/spreadsheet.ts';
 import { noProgress } from '../src/progress.ts';
 import { runPipeline } from '../src/run.ts';
 import { synthesise } from '../src/synth/index.ts';

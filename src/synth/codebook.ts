@@ -1,11 +1,8 @@
 // The codes the generator may write, derived from the project's own codelists so that
 // what it writes and what the pipeline counts share one source.
-import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
 import { conditions } from '../../pipeline/conditions.ts';
 import { deficits, CODED_FRAILTY } from '../../pipeline/frailty.ts';
-import { loadCodelists, type Codelist } from '../codelists.ts';
-import { projectPath } from '../paths.ts';
+import { loadCodelists, loadHfrsPoints, type Codelist } from '../codelists.ts';
 import { verhoeffValid } from '../snomed.ts';
 import type { Rng } from './random.ts';
 
@@ -54,17 +51,6 @@ const OTHER_ICD10 = [
   'R10',
   'L02',
 ];
-
-export function loadHfrsPoints(): Map<string, number> {
-  const rows: { icd10_code: string; points: string }[] = parse(
-    readFileSync(projectPath('pipeline', 'reference', 'hfrs_points.csv')),
-    {
-      columns: true,
-      skip_empty_lines: true,
-    },
-  );
-  return new Map(rows.map((r) => [r.icd10_code, Number(r.points)]));
-}
 
 export function buildCodebook(): Codebook {
   const lists = loadCodelists();

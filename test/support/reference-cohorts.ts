@@ -6,7 +6,7 @@
 import { conditions, type ConditionDeclaration, type Criterion } from '../../pipeline/conditions.ts';
 import { CODED_FRAILTY, EFI_DEFICIT_COUNT, HFRS, deficits, efiCategory } from '../../pipeline/frailty.ts';
 import { loadCodelists, type Codelist } from '../../src/codelists.ts';
-import { loadHfrsPoints } from '../../src/synth/codebook.ts';
+import { loadHfrsPoints } from '../../src/codelists.ts';
 import { addMonths, ageOn, dayOf, isoOf } from '../../src/synth/calendar.ts';
 
 export interface RefRegistration {
