@@ -74,6 +74,9 @@ export function queryLimits(
   return parsed.data;
 }
 
+/** Names the private folder holding the copy a question is answered from, removed after it. */
+export const SCRATCH_PREFIX = 'strata-question-';
+
 export interface Summary {
   conn: DuckDBConnection;
   /** The published run answering the questions. */
@@ -94,7 +97,7 @@ export async function openSummary(
     );
   // Pin the run: `latest` may be switched by a run finishing while we read.
   const published = realpathSync(path);
-  const scratch = mkdtempSync(join(tmpdir(), 'strata-query-'));
+  const scratch = mkdtempSync(join(tmpdir(), SCRATCH_PREFIX));
   const file = join(scratch, 'summary.duckdb');
   let instance: DuckDBInstance | undefined;
   const release = () => {

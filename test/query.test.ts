@@ -21,6 +21,7 @@ import { main, type Io } from '../src/cli.ts';
 import { defaultConfig } from '../src/config.ts';
 import { queryRows } from '../src/db.ts';
 import { EXIT } from '../src/errors.ts';
+import { SCRATCH_PREFIX } from '../src/query.ts';
 import { silentLogger } from '../src/log.ts';
 import { noProgress } from '../src/progress.ts';
 import { runPipeline } from '../src/run.ts';
@@ -266,6 +267,26 @@ describe('strata query sql cannot write', () => {
     );
     expect(csv.code).toBe(EXIT.badInput);
     expect(snapshot(out)).toEqual(before);
+  });
+});
+
+describe('the private copy', () => {
+  it('is removed after every question, answered, refused or stopped', async () => {
+    const copies = () => readdirSync(tmpdir()).filter((name) => name.startsWith(SCRATCH_PREFIX));
+    const before = copies();
+    expect((await strata('query', 'cohorts', '--out', out)).code).toBe(EXIT.ok);
+    expect((await strata('query', 'sql', 'force checkpoint', '--out', out)).code).toBe(EXIT.badInput);
+    const stopped = await strata(
+      'query',
+      'sql',
+      'select count(*) from range(100000000000) a',
+      '--timeout',
+      '0.2',
+      '--out',
+      out,
+    );
+    expect(stopped.code).toBe(EXIT.queryLimit);
+    expect(copies()).toEqual(before);
   });
 });
 
