@@ -28,6 +28,10 @@ export const stages: Stage[] = [
     ],
     sql: [],
     run: ingestStage,
+    // The as-of date is the extract date unless the run was given one.
+    after: async (ctx) => {
+      ctx.asOf ||= ctx.ingest!.delivery.manifest.extract_date;
+    },
   },
   {
     name: 'registrations',

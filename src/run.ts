@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
-import { openWorkDb, runSqlFiles } from './db.ts';
+import { openWorkDb } from './db.ts';
 import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import { crashPoint, ensureDir } from './files.ts';
+import { ensureDir } from './files.ts';
 import { acquireLock, applyRetention, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
-import type { RunContext } from './stage.ts';
+import { walkStages, type RunContext } from './stage.ts';
 import { availableParallelism } from 'node:os';
 
 export interface RunOptions {
@@ -109,28 +109,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
-      for (const [i, stage] of stages.entries()) {
-        const started = performance.now();
-        opts.progress.start(`${i + 1}/${stages.length} ${stage.name}`, 1);
-        if (stage.before) await stage.before(ctx);
-        if (stage.run) await stage.run(ctx);
-        await runSqlFiles(conn, stage.sql, ctx.config.resources.workDatabase === 'file');
-        if (stage.after) await stage.after(ctx);
-        // The as-of date is the extract date unless given.
-        if (stage.name === 'ingest' && !ctx.asOf) ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
-        if (stage.name === 'ingest' && opts.skipUnchanged) {
-          const previous = unchangedSince(outDir, ctx);
-          if (previous) {
-            opts.log.info('inputs unchanged since the latest run; nothing to do', { latest_run: previous });
-            skippedSince = previous;
-            break;
-          }
-        }
-        const seconds = Math.round((performance.now() - started) / 10) / 100;
-        ctx.timings.push({ stage: stage.name, seconds });
-        opts.log.info('stage done', { stage: stage.name, seconds });
-        opts.progress.tick();
-        crashPoint(`after-${stage.name.replace(/\s+/g, '-')}`);
+      const stoppedAt = await walkStages(stages, ctx, {
+        fileBacked: ctx.config.resources.workDatabase === 'file',
+        stopAfter: (stage) =>
+          stage.name === 'ingest' && !!opts.skipUnchanged && !!unchangedSince(outDir, ctx),
+      });
+      if (stoppedAt) {
+        skippedSince = unchangedSince(outDir, ctx);
+        opts.log.info('inputs unchanged since the latest run; nothing to do', { latest_run: skippedSince });
       }
     } catch (err) {
       // A failed run leaves nothing behind; a killed one is cleared by the next run.

@@ -6,11 +6,11 @@ import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
 import type { InputReport, PracticeQuality } from './data-quality.ts';
-import { openWorkDb, runSqlFile, runSqlFiles } from './db.ts';
+import { openWorkDb, runSqlFile } from './db.ts';
 import { EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import { noProgress } from './progress.ts';
-import type { RunContext } from './stage.ts';
+import { walkStages, type RunContext } from './stage.ts';
 
 export interface ValidationReport {
   extract_date: string;
@@ -58,14 +58,8 @@ export async function validateDelivery(
   };
   let eligible: number | null = null;
   try {
-    for (const stage of stages.slice(0, stages.findIndex((s) => s.name === 'staging') + 1)) {
-      if (stage.before) await stage.before(ctx);
-      if (stage.run) await stage.run(ctx);
-      // Validation always works in memory: nothing to checkpoint.
-      await runSqlFiles(conn, stage.sql, false);
-      if (stage.after) await stage.after(ctx);
-      if (stage.name === 'ingest') ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
-    }
+    // Validation always works in memory: nothing to checkpoint.
+    await walkStages(stages, ctx, { through: 'staging' });
     if (opts.throughPopulation) {
       await runSqlFile(conn, 'intermediate/population.sql');
       const rows = await conn.runAndReadAll("select count(*) from population where ref = 'current'");

@@ -37,6 +37,7 @@ import {
 } from './support/cli.ts';
 import { stages } from '../pipeline/stages.ts';
 import { projectPath } from '../src/paths.ts';
+import { afterStagePoint } from '../src/stage.ts';
 import { mulberry32 } from '../src/synth/random.ts';
 
 // Printed in the summary so that a failing timed kill can be replayed exactly.
@@ -66,8 +67,8 @@ function crashPointArguments(text: string): string[] {
 }
 
 // The one computed name: the point after each stage of the pipeline, named from the stage list.
-const AFTER_EACH_STAGE = "`after-${stage.name.replace(/\\s+/g, '-')}`";
-const afterStage = (name: string) => `after-${name.replace(/\s+/g, '-')}`;
+const AFTER_EACH_STAGE = 'afterStagePoint(stage)';
+const afterStage = (name: string) => afterStagePoint({ name });
 
 /**
  * Every crash point the code holds, found by reading the sources, so a point added without

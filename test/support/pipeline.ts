@@ -4,10 +4,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stages } from '../../pipeline/stages.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
-import { openWorkDb, queryRows, runSqlFile, type Row } from '../../src/db.ts';
+import { openWorkDb, queryRows, type Row } from '../../src/db.ts';
 import { silentLogger } from '../../src/log.ts';
 import { noProgress } from '../../src/progress.ts';
-import type { RunContext } from '../../src/stage.ts';
+import { walkStages, type RunContext } from '../../src/stage.ts';
 
 export interface StagedRun {
   ctx: RunContext;
@@ -48,14 +48,7 @@ export async function runStages(
     manifest: {},
     timings: [],
   };
-  for (const stage of stages) {
-    if (stage.before) await stage.before(ctx);
-    if (stage.run) await stage.run(ctx);
-    for (const file of stage.sql) await runSqlFile(conn, file);
-    if (stage.after) await stage.after(ctx);
-    if (stage.name === 'ingest') ctx.asOf = ctx.ingest!.delivery.manifest.extract_date;
-    if (stage.name === through) break;
-  }
+  await walkStages(stages, ctx, { through });
   return {
     ctx,
     query: (sql) => queryRows(conn, sql),
