@@ -15,10 +15,10 @@ export interface StagedRun {
   close(): void;
 }
 
-/** Every stage up to and including `through`, on `delivery`. */
+/** Every stage up to and including `through`, on `delivery` (none when `through` is null). */
 export async function runStages(
   delivery: string,
-  through: string,
+  through: string | null,
   config: Config = defaultConfig,
 ): Promise<StagedRun> {
   const work = mkdtempSync(join(tmpdir(), 'strata-stages-'));
@@ -48,7 +48,7 @@ export async function runStages(
     manifest: {},
     timings: [],
   };
-  await walkStages(stages, ctx, { through });
+  if (through !== null) await walkStages(stages, ctx, { through });
   return {
     ctx,
     query: (sql) => queryRows(conn, sql),
