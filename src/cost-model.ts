@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { quotedIdentifier, type DuckDBConnection } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
 import { queryRows, readColumns, type RawColumns } from './db.ts';
+import { type Family, type GlmFit } from './glm.ts';
 import {
   describeFit,
   encode,
@@ -22,11 +23,9 @@ import {
   predictSql,
   type Columns,
   type Encoding,
-  type Family,
   type FeatureSpec,
   type FitTerm,
-  type GlmFit,
-} from './glm.ts';
+} from './glm-encoding.ts';
 import {
   auroc,
   calibrationByDecile,
