@@ -2,7 +2,7 @@
 // and what it writes; TypeScript steps do what SQL cannot (reading files, fitting the
 // models, publishing). `strata run` walks this list top to bottom.
 import type { Stage } from '../src/stage.ts';
-import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest.ts';
+import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest-stage.ts';
 import { prepareStaging } from '../src/rule-tables.ts';
 import { fitModels } from '../src/cost-model.ts';
 import { writeOutputs } from '../src/outputs.ts';
