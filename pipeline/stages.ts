@@ -4,7 +4,7 @@
 // what SQL cannot (reading files, fitting the models, writing and publishing files: the
 // summary says which). `strata run`, `strata validate` and the tests walk this list.
 import type { Stage } from '../src/stage.ts';
-import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest.ts';
+import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest-stage.ts';
 import { prepareStaging } from '../src/rule-tables.ts';
 import { fitModels } from '../src/cost-model.ts';
 import { writeOutputs } from '../src/outputs.ts';

@@ -2,126 +2,16 @@
 // recorded in rejected_line with its reason, and the two always add up to the lines the
 // file holds (counted independently when the file is fingerprinted).
 import { availableParallelism } from 'node:os';
-import {
-  DuckDBInstance,
-  listValue,
-  quotedIdentifier,
-  quotedString,
-  type DuckDBConnection,
-} from '@duckdb/node-api';
-import { createHash } from 'node:crypto';
+import { DuckDBInstance, listValue, quotedIdentifier, type DuckDBConnection } from '@duckdb/node-api';
+import { activityFile, ENCODING, medicationsFile, observationsFile, patientsFile } from './contract.ts';
 import pLimit from 'p-limit';
-import {
-  activityFile,
-  ENCODING,
-  medicationsFile,
-  observationsFile,
-  patientsFile,
-  type FileContract,
-} from './contract.ts';
 import { openDelivery, peekFile, scanFile } from './delivery.ts';
 import { queryRows } from './db.ts';
 import { DeliveryError, IntegrityError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
-import type { IngestedFile, IngestResult, RunContext } from './stage.ts';
-
-export const RAW_TABLE: Record<string, string> = {
-  patients: 'raw_patients',
-  observations: 'raw_observations',
-  medications: 'raw_medications',
-  activity: 'raw_activity',
-  practices: 'raw_practices',
-  lsoa: 'raw_lsoa',
-};
-
-function readCsvCall(contract: FileContract, rejectsTable: string, rejectsScan: string): string {
-  const columns = Object.entries(contract.columns)
-    .map(([name, c]) => `${quotedString(name)}: ${quotedString(c.sqlType)}`)
-    .join(', ');
-  // Nothing is guessed: the contract gives names and types; dialect is fixed.
-  return `read_csv($files, columns = {${columns}}, header = true, delim = ',', quote = '"', escape = '"',
-    auto_detect = false, strict_mode = true, null_padding = false, dateformat = '%Y-%m-%d',
-    store_rejects = true, rejects_table = ${quotedString(rejectsTable)}, rejects_scan = ${quotedString(rejectsScan)})`;
-}
-
-async function createRawTable(conn: DuckDBConnection, contract: FileContract): Promise<void> {
-  const columns = Object.entries(contract.columns)
-    .map(([n, c]) => `${quotedIdentifier(n)} ${c.sqlType}`)
-    .join(', ');
-  await conn.run(
-    `create or replace table ${quotedIdentifier(RAW_TABLE[contract.name]!)} (file_id INTEGER, ${columns})`,
-  );
-}
-
-/** Reject tables are temporary and belong to the connection that scanned: copy them out. */
-async function keepRejects(conn: DuckDBConnection, rejects: string, scans: string): Promise<void> {
-  await conn.run(
-    `insert into rejected_line
-     select df.file_id, r.line::BIGINT, r.column_name, r.error_type::VARCHAR
-     from ${quotedIdentifier(rejects)} r
-     join ${quotedIdentifier(scans)} s on s.scan_id = r.scan_id and s.file_id = r.file_id
-     join delivery_file df on df.absolute_path = s.file_path`,
-  );
-}
-
-export type IngestMode = 'set' | 'per-file';
-
-/**
- * Loads the files of one kind: either one set-based statement over all of them (DuckDB
- * parallelises across files), or one statement per file on its own connection, several
- * at once. The benchmark measures both.
- */
-async function loadKind(
-  instance: DuckDBInstance,
-  conn: DuckDBConnection,
-  contract: FileContract,
-  files: IngestedFile[],
-  mode: IngestMode,
-  concurrency: number,
-  opts: { append?: boolean } = {},
-): Promise<void> {
-  if (!opts.append) await createRawTable(conn, contract);
-  if (!files.length) return;
-  const table = quotedIdentifier(RAW_TABLE[contract.name]!);
-  const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
-  if (mode === 'set' || files.length === 1) {
-    // Named per load: a connection's reject tables keep what earlier scans put in them.
-    const rejects = `rejects_${contract.name}_${files[0]!.fileId}`;
-    const scans = `rejects_scan_${contract.name}_${files[0]!.fileId}`;
-    await conn.run(
-      `insert into ${table}
-       select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
-       from ${readCsvCall(contract, rejects, scans)}`,
-      { files: listValue(files.map((f) => f.file.absolute)), ids: listValue(files.map((f) => f.fileId)) },
-    );
-    await keepRejects(conn, rejects, scans);
-    return;
-  }
-  // One connection per concurrent task: DuckDB connections are not shared between tasks.
-  const limit = pLimit(concurrency);
-  await Promise.all(
-    files.map((f) =>
-      limit(async () => {
-        const own = await instance.connect();
-        try {
-          const rejects = `rejects_${f.fileId}`;
-          const scans = `rejects_scan_${f.fileId}`;
-          await own.run(
-            `insert into ${table} select $id::INTEGER, ${cols} from ${readCsvCall(contract, rejects, scans)}`,
-            {
-              files: listValue([f.file.absolute]),
-              id: f.fileId,
-            },
-          );
-          await keepRejects(own, rejects, scans);
-        } finally {
-          own.closeSync();
-        }
-      }),
-    ),
-  );
-}
+import { createRawTable, loadKind, RAW_TABLE, removeFiles, type IngestMode } from './raw-tables.ts';
+import type { IngestedFile, IngestResult } from './stage.ts';
 
 export async function ingest(
   instance: DuckDBInstance,
@@ -364,76 +254,6 @@ export async function ingest(
   }
 }
 
-/** A quarantined file contributes nothing: its rows leave `tables`, its rejected lines too. */
-async function removeFiles(conn: DuckDBConnection, ids: number[], tables: string[]): Promise<void> {
-  if (!ids.length) return;
-  for (const table of [...tables, 'rejected_line'])
-    await conn.run(`delete from ${quotedIdentifier(table)} where list_contains($ids, file_id)`, {
-      ids: listValue(ids),
-    });
-}
-
-/**
- * After registrations are staged: a practice that sent a patients file none of whose lines
- * could be used would otherwise vanish from every output with a zero count. It is quarantined
- * instead, with the reasons its lines were set aside, before its events are staged.
- */
-export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<void> {
-  const { conn } = ctx;
-  const empty = await queryRows<{
-    practice_code: string;
-    path: string;
-    lines: number;
-    reasons: string | null;
-  }>(
-    conn,
-    `with set_aside as (
-       select file_id, reason, rows::BIGINT as n from dropped_row
-       union all
-       select file_id, 'rejected: ' || lower(error_type), count(distinct line) from rejected_line group by all
-     ),
-     reasons as (
-       select file_id, string_agg(n || ' ' || reason, ', ' order by n desc, reason) as reasons
-       from (select file_id, reason, sum(n) as n from set_aside group by all)
-       group by all
-     )
-     select df.practice_code, df.path, df.lines, r.reasons
-     from delivery_file df
-     left join reasons r using (file_id)
-     where df.kind = 'patients' and df.status = 'loaded'
-       and df.file_id not in (select file_id from stg_registration)
-     order by df.practice_code`,
-  );
-  if (!empty.length) return;
-  const ingest = ctx.ingest!;
-  for (const e of empty) {
-    const reason =
-      e.lines === 0
-        ? `${e.path}: the file holds no registrations`
-        : `${e.path}: none of its ${e.lines} registrations can be used (${e.reasons ?? 'none loaded'})`;
-    const files = ingest.files.filter((f) => f.file.practiceCode === e.practice_code);
-    for (const f of files) {
-      f.status = 'quarantined';
-      f.reason = reason;
-    }
-    await removeFiles(
-      conn,
-      files.map((f) => f.fileId),
-      ['raw_observations', 'raw_medications', 'dropped_row'],
-    );
-    await conn.run(
-      `update delivery_file set status = 'quarantined', reason = $reason where practice_code = $practice`,
-      { reason, practice: e.practice_code },
-    );
-    ingest.quarantined.push({ practiceCode: e.practice_code, reason });
-    ctx.log.warn('practice quarantined', { practice_code: e.practice_code, reason });
-  }
-  ctx.manifest.quarantined = ingest.quarantined.map((q) => ({
-    practice_code: q.practiceCode,
-    reason: q.reason,
-  }));
-}
-
 /** DuckDB's reasons for rejecting a line, as the person fixing the file needs them. */
 const REJECTION: Record<string, string> = {
   'INVALID ENCODING': `is not ${ENCODING} text (save the file as ${ENCODING})`,
@@ -513,32 +333,4 @@ async function recordFiles(conn: DuckDBConnection, files: IngestedFile[]): Promi
 
 export function defaultConcurrency(): number {
   return Math.min(Number(process.env.UV_THREADPOOL_SIZE ?? 4), availableParallelism() * 2);
-}
-
-export async function ingestStage(ctx: RunContext): Promise<void> {
-  ctx.ingest = await ingest(ctx.instance, ctx.deliveryDir, ctx.log, {
-    concurrency: ctx.config.resources.concurrency,
-    mode: ctx.config.resources.ingestMode,
-    progress: ctx.progress,
-  });
-  ctx.manifest.delivery = {
-    extract_date: ctx.ingest.delivery.manifest.extract_date,
-    source_system: ctx.ingest.delivery.manifest.source_system,
-    schema_version: ctx.ingest.delivery.manifest.schema_version,
-    fingerprint: deliveryFingerprint(ctx.ingest.files),
-    ignored: ctx.ingest.delivery.ignored,
-  };
-  ctx.manifest.quarantined = ctx.ingest.quarantined.map((q) => ({
-    practice_code: q.practiceCode,
-    reason: q.reason,
-  }));
-  ctx.manifest.quarantined_files = ctx.ingest.quarantinedFiles;
-}
-
-/** One hash over every input file's path and content hash: equal fingerprints, equal inputs. */
-export function deliveryFingerprint(files: IngestedFile[]): string {
-  const h = createHash('sha256');
-  for (const f of [...files].sort((a, b) => a.file.path.localeCompare(b.file.path)))
-    h.update(`${f.file.path}\0${f.scan?.sha256 ?? ''}\n`);
-  return h.digest('hex');
 }

@@ -1,18 +1,13 @@
 import { describe, it, expect } from 'vitest';
+import { fitGlm, fitGlmStaged, INTERCEPT, predictGlm, type Design, type GlmFit } from '../src/glm.ts';
 import {
   describeFit,
   encode,
-  fitGlm,
-  fitGlmStaged,
-  INTERCEPT,
   learnEncoding,
   predictColumns,
-  predictGlm,
   predictSql,
   type Columns,
-  type Design,
-  type GlmFit,
-} from '../src/glm.ts';
+} from '../src/glm-encoding.ts';
 import { DuckDBInstance, listValue, quotedIdentifier } from '@duckdb/node-api';
 import { inlinePool, openGlmPool, WORKER_MIN_CELLS } from '../src/glm-pool.ts';
 import { mulberry32 } from '../src/synth/random.ts';
