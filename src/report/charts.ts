@@ -10,8 +10,8 @@ import { poundsShort } from './html.ts';
 
 // Plot and jsdom take about a second to load, and only the report needs them: they are
 // loaded with the first renderer, so every other command (and a run's earlier stages)
-// starts without them. Chart functions are only ever called with a renderer in hand.
-export let Plot: typeof PlotModule;
+// starts without them. Chart functions reach Plot through the renderer they are given.
+let Plot: typeof PlotModule | undefined;
 
 export const COLOURS = {
   blue: '#005eb8',
@@ -40,18 +40,21 @@ export const style = (group: string) =>
   GROUP_STYLE[group] ?? { colour: COLOURS.grey, symbol: 'cross', dash: 'none' };
 
 export interface Renderer {
+  /** Observable Plot, loaded with the renderer. */
+  plot: typeof PlotModule;
   chart(id: string, title: string, description: string, options: PlotModule.PlotOptions): string;
   close(): void;
 }
 
 export async function renderer(): Promise<Renderer> {
-  Plot ??= await import('@observablehq/plot');
+  const plot = (Plot ??= await import('@observablehq/plot'));
   const { JSDOM } = await import('jsdom');
   const dom = new JSDOM('<!doctype html><html><body></body></html>');
   const document = dom.window.document;
   return {
+    plot,
     chart(id, title, description, options) {
-      const node = Plot.plot({
+      const node = plot.plot({
         document,
         style: { fontSize: '12px', color: COLOURS.text, background: 'transparent' },
         ...options,
@@ -121,8 +124,8 @@ export function lineChart(r: Renderer, data: readonly SeriesDatum[], o: LineChar
     const s = style(g);
     const rows = data.filter((d) => d.group === g);
     marks.push(
-      Plot.line(rows, { x: 'x', y: 'y', stroke: s.colour, strokeWidth: 2, strokeDasharray: s.dash }),
-      Plot.dot(rows, { x: 'x', y: 'y', symbol: () => s.symbol, fill: s.colour, r: 5, stroke: 'white' }),
+      r.plot.line(rows, { x: 'x', y: 'y', stroke: s.colour, strokeWidth: 2, strokeDasharray: s.dash }),
+      r.plot.dot(rows, { x: 'x', y: 'y', symbol: () => s.symbol, fill: s.colour, r: 5, stroke: 'white' }),
     );
   }
   const labels = spreadLabels(
@@ -132,7 +135,7 @@ export function lineChart(r: Renderer, data: readonly SeriesDatum[], o: LineChar
     height - margin.top - margin.bottom,
   );
   marks.push(
-    Plot.text(labels, {
+    r.plot.text(labels, {
       x: 'x',
       y: 'labelY',
       text: (d: SeriesDatum) => `${d.group} ${o.labelFormat(d.y)}`,
@@ -213,8 +216,8 @@ export function dataQualityChart(r: Renderer, data: readonly PracticeQualityDatu
       },
       y: { domain: rows.map((d) => d.practice), label: null },
       marks: [
-        Plot.barX(rows, { y: 'practice', x: 'share', fill: COLOURS.green, insetTop: 4, insetBottom: 4 }),
-        Plot.text(rows, {
+        r.plot.barX(rows, { y: 'practice', x: 'share', fill: COLOURS.green, insetTop: 4, insetBottom: 4 }),
+        r.plot.text(rows, {
           y: 'practice',
           x: 'share',
           text: (d: { share: number; lines: number; status: string }) =>

@@ -3,7 +3,7 @@
 // the renderer and the shared styles of charts.ts, under the same rules: labelled directly,
 // never by colour alone, suppressed values named, not drawn.
 import { poundsShort } from './html.ts';
-import { COLOURS, fmt, hidden, pct, Plot, shown, style, type Measured, type Renderer } from './charts.ts';
+import { COLOURS, fmt, hidden, pct, shown, style, type Measured, type Renderer } from './charts.ts';
 
 export interface CombinationDatum extends Measured {
   cohort: string;
@@ -58,7 +58,7 @@ export function overlapDiagram(r: Renderer, data: readonly CombinationDatum[]): 
       y: { domain: [0, H], range: [0, H], axis: null },
       marks: [
         ...circles.map((c) =>
-          Plot.dot([c], {
+          r.plot.dot([c], {
             x: 'x',
             y: 'y',
             r: R,
@@ -69,7 +69,7 @@ export function overlapDiagram(r: Renderer, data: readonly CombinationDatum[]): 
             strokeDasharray: style(c.key).dash,
           }),
         ),
-        Plot.text(circles, {
+        r.plot.text(circles, {
           x: 'lx',
           y: 'ly',
           text: 'name',
@@ -77,7 +77,7 @@ export function overlapDiagram(r: Renderer, data: readonly CombinationDatum[]): 
           fontWeight: 'bold',
           fill: COLOURS.text,
         }),
-        Plot.text(labels, {
+        r.plot.text(labels, {
           x: 'x',
           y: 'y',
           text: 'text',
@@ -115,7 +115,7 @@ export function combinationCost(r: Renderer, data: readonly CombinationDatum[]):
       },
       y: { label: null, domain: data.map((d) => d.cohort) },
       marks: [
-        Plot.barX(rows, {
+        r.plot.barX(rows, {
           y: 'cohort',
           x: 'predicted',
           fill: COLOURS.blue,
@@ -123,8 +123,8 @@ export function combinationCost(r: Renderer, data: readonly CombinationDatum[]):
           insetTop: 6,
           insetBottom: 6,
         }),
-        Plot.tickX(rows, { y: 'cohort', x: 'observed', stroke: COLOURS.text, strokeWidth: 3 }),
-        Plot.text(rows, {
+        r.plot.tickX(rows, { y: 'cohort', x: 'observed', stroke: COLOURS.text, strokeWidth: 3 }),
+        r.plot.text(rows, {
           y: 'cohort',
           x: (d: { predicted: number; observed: number }) => Math.max(d.predicted, d.observed),
           text: (d: { predicted: number }) => poundsShort(d.predicted),
@@ -132,7 +132,7 @@ export function combinationCost(r: Renderer, data: readonly CombinationDatum[]):
           dx: 6,
           fill: COLOURS.text,
         }),
-        Plot.text(hidden(data), {
+        r.plot.text(hidden(data), {
           y: 'cohort',
           x: 0,
           text: () => 'suppressed',
@@ -182,15 +182,15 @@ export function tierPyramid(r: Renderer, data: readonly TierDatum[]): string {
       },
       y: { domain: data.map((d) => d.tier), label: null, padding: 0.15 },
       marks: [
-        Plot.barX(rows, {
+        r.plot.barX(rows, {
           y: 'tier',
           x1: 0,
           x2: (d: { people: number }) => -d.people,
           fill: COLOURS.grey,
           fillOpacity: 0.55,
         }),
-        Plot.barX(rows, { y: 'tier', x1: 0, x2: 'cost', fill: COLOURS.blue }),
-        Plot.text(rows, {
+        r.plot.barX(rows, { y: 'tier', x1: 0, x2: 'cost', fill: COLOURS.blue }),
+        r.plot.text(rows, {
           y: 'tier',
           x: (d: { people: number }) => -d.people,
           text: (d: { people: number }) => `${pct(d.people)} of adults`,
@@ -198,7 +198,7 @@ export function tierPyramid(r: Renderer, data: readonly TierDatum[]): string {
           dx: -5,
           fill: COLOURS.text,
         }),
-        Plot.text(rows, {
+        r.plot.text(rows, {
           y: 'tier',
           x: 'cost',
           text: (d: { cost: number }) => `${pct(d.cost)} of cost`,
@@ -206,8 +206,8 @@ export function tierPyramid(r: Renderer, data: readonly TierDatum[]): string {
           dx: 5,
           fill: COLOURS.text,
         }),
-        Plot.text(hidden(data), { y: 'tier', x: 0, text: () => 'suppressed', fill: COLOURS.grey }),
-        Plot.ruleX([0], { stroke: COLOURS.text }),
+        r.plot.text(hidden(data), { y: 'tier', x: 0, text: () => 'suppressed', fill: COLOURS.grey }),
+        r.plot.ruleX([0], { stroke: COLOURS.text }),
       ],
     },
   );
@@ -249,7 +249,7 @@ export function cohortsByOrg(
       x: { domain: [0, max * 1.35], ticks: 3, label: 'per 1,000 adults', grid: true },
       y: { domain: orgs, label: null },
       marks: [
-        Plot.barX(rows, {
+        r.plot.barX(rows, {
           fx: 'cohort',
           y: 'org_name',
           x: 'per_1000',
@@ -257,7 +257,7 @@ export function cohortsByOrg(
           insetTop: 5,
           insetBottom: 5,
         }),
-        Plot.text(rows, {
+        r.plot.text(rows, {
           fx: 'cohort',
           y: 'org_name',
           x: 'per_1000',
@@ -266,7 +266,7 @@ export function cohortsByOrg(
           dx: 4,
           fill: COLOURS.text,
         }),
-        Plot.text(gaps, {
+        r.plot.text(gaps, {
           fx: 'cohort',
           y: 'org_name',
           x: 0,
@@ -275,7 +275,7 @@ export function cohortsByOrg(
           dx: 3,
           fill: COLOURS.grey,
         }),
-        Plot.ruleX([0], { stroke: COLOURS.text }),
+        r.plot.ruleX([0], { stroke: COLOURS.text }),
       ],
     },
   );
@@ -318,7 +318,7 @@ export function ageSexPyramid(
       },
       y: { domain: [...bands].reverse(), label: null, padding: 0.12 },
       marks: [
-        Plot.barX(rows, {
+        r.plot.barX(rows, {
           fx: 'cohort',
           y: 'age_band',
           x1: 0,
@@ -330,7 +330,7 @@ export function ageSexPyramid(
         ...(['F', 'M'] as const).flatMap((sex) => {
           const side = { textAnchor: sex === 'F' ? 'end' : 'start', dx: sex === 'F' ? -3 : 3 } as const;
           return [
-            Plot.text(
+            r.plot.text(
               rows.filter((d) => d.sex === sex),
               {
                 fx: 'cohort',
@@ -342,7 +342,7 @@ export function ageSexPyramid(
                 ...side,
               },
             ),
-            Plot.text(
+            r.plot.text(
               gaps.filter((d) => d.sex === sex),
               {
                 fx: 'cohort',
@@ -356,7 +356,7 @@ export function ageSexPyramid(
             ),
           ];
         }),
-        Plot.ruleX([0], { stroke: COLOURS.text }),
+        r.plot.ruleX([0], { stroke: COLOURS.text }),
       ],
     },
   );
