@@ -22,7 +22,7 @@ const NOT_LISTED = 'Y99999';
 
 const CKD = code('ckd_3_5');
 const CKD_RESOLVED = code('ckd_resolved');
-const DEPRESSION = code('depression');
+const DEPRESSION = code('depression_anxiety');
 const CANCER = code('cancer');
 const ASTHMA = code('asthma');
 const MILD = code('frailty_mild');
@@ -54,8 +54,14 @@ const med = (issue_date: string, bnf_code: string, pseudo_id = 'p1'): RefMedicat
   issue_date,
   bnf_code,
 });
-const spell = (start_date: string, primary: string | null, secondary: string | null = null): RefActivity => ({
+const spell = (
+  start_date: string,
+  primary: string | null,
+  secondary: string | null = null,
+  setting = 'APC_NEL',
+): RefActivity => ({
   pseudo_id: 'p1',
+  setting,
   start_date,
   primary_diagnosis: primary,
   secondary_diagnoses: secondary,
@@ -190,7 +196,7 @@ describe('dates that count', () => {
     ];
     for (const [date, asOf, counted] of table) {
       const row = only({ asOf, observations: [obs(date, DEPRESSION)] });
-      expect(row.conditions, `${date} as of ${asOf}`).toEqual(counted ? ['depression'] : []);
+      expect(row.conditions, `${date} as of ${asOf}`).toEqual(counted ? ['depression_anxiety'] : []);
     }
   });
 });
@@ -223,7 +229,9 @@ describe('conditions', () => {
 
   it('counts depression coded 11 months ago but not 13 months ago', () => {
     expect(only({ observations: [obs('2025-08-30', DEPRESSION)] }).conditions).toEqual([]);
-    expect(only({ observations: [obs('2025-10-30', DEPRESSION)] }).conditions).toEqual(['depression']);
+    expect(only({ observations: [obs('2025-10-30', DEPRESSION)] }).conditions).toEqual([
+      'depression_anxiety',
+    ]);
   });
 
   it('counts cancer only when first coded within 5 years, however recent the latest code', () => {
@@ -252,7 +260,7 @@ describe('conditions', () => {
     const row = only({
       observations: [obs('2020-01-01', CKD), obs('2026-01-01', DEPRESSION), obs('2021-01-01', ASTHMA)],
     });
-    expect(row.conditions).toEqual(['ckd_3_5', 'depression']);
+    expect(row.conditions).toEqual(['ckd_3_5', 'depression_anxiety']);
     expect(row.condition_count).toBe(2);
   });
 });

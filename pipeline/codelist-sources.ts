@@ -1,0 +1,419 @@
+// Where each codelist comes from, and the one small step from the published file to the list.
+// The published files sit unchanged in pipeline/codelists/source/ (their SHA-256 below); `npm run
+// codelists` derives pipeline/codelists/<id>.csv from them and writes the counts into index.csv,
+// and a test derives every list again and fails when a list, a count or a checksum drifts.
+//
+// A list is its sources' codes (all rows, or those whose term matches `keep`), less the rows a
+// `drop` names. Every drop says why; drops marked `nearMiss` are codes a reader might expect on
+// the list but that must not count (morphology, procedures, secondaries), and the synthetic
+// generator writes some of them to prove the pipeline does not count them.
+
+export interface SourceFile {
+  /** Path under pipeline/codelists/source/. */
+  file: string;
+  /** Where it was published: owner/repository@commit:path, or the publisher's page. */
+  origin: string;
+  /** The publisher's version of the list, where it names one. */
+  version: string;
+  licence: string;
+  codeColumn: string;
+  termColumn: string;
+}
+
+export interface Drop {
+  why: string;
+  /** Rows whose term matches. */
+  termMatches?: RegExp;
+  /** These codes. */
+  codes?: string[];
+  /** Codes that are on these other lists (each code counts towards one condition only). */
+  onLists?: string[];
+  /** Codes a reader might expect on the list but that must not count. */
+  nearMiss?: boolean;
+}
+
+export interface SourceUse {
+  file: string;
+  /** Keep only rows whose term matches (default: every row). */
+  keep?: RegExp;
+  /** BNF lists: keep chemical substances whose code starts with one of these (chapter 2,
+   * section 4, paragraph 6, sub-paragraph 7 characters, or a chemical's 9). */
+  bnfPrefixes?: string[];
+}
+
+export interface Derivation {
+  id: string;
+  from: SourceUse[];
+  drop?: Drop[];
+}
+
+const OGL_REFSET =
+  'SNOMED CT UK Edition, NHS England licence; NHS England primary care domain refset (Open Government Licence v3.0) as republished on OpenCodelists';
+const OPENCODELISTS =
+  'OpenCodelists (MIT) as published in an OpenSAFELY study repository; SNOMED CT UK Edition, NHS England licence';
+const CC_BY_NC_SA =
+  'CC BY-NC-SA 4.0 (annalhead/CPRD_multimorbidity_codelists Licence.md); SNOMED CT UK Edition, NHS England licence';
+const BNF_LICENCE = 'NHS Business Services Authority BNF code information, Open Government Licence v3.0';
+
+const DISEASE_INCIDENCE = 'opensafely/disease_incidence@fc298800a6f934bf33474f9fc00156dc84b4cbd7';
+const DEATHS_AT_HOME = 'opensafely/deaths-at-home-covid19@b0cf90c1b75d5ae0f933c02f5b4e464767f02d35';
+const OPIOIDS = 'opensafely/opioids-covid-research@0e45b0d3cfc0a4ccb418fd9ce63ffdf79ca41a99';
+const CKD_COVERAGE = 'opensafely/ckd-coverage-ve@760345055dc1d39a7480137cfaeeeee3bb688e7d';
+const ADHD = 'opensafely/ADHD-Pre-and-Post-Covid@03931de0a3bc746451c86f3a1c223a50b9a13b6a';
+const HEAD = 'annalhead/CPRD_multimorbidity_codelists@7b1357c64c5652f118136ff8b91ba8299df77836';
+
+const refset = (repo: string, dir: string, name: string, version: string): SourceFile => ({
+  file: `${dir}/nhsd-primary-care-domain-refsets-${name}.csv`,
+  origin: `${repo}:codelists/nhsd-primary-care-domain-refsets-${name}.csv`,
+  version,
+  licence: OGL_REFSET,
+  codeColumn: 'code',
+  termColumn: 'term',
+});
+const di = (name: string) =>
+  refset(DISEASE_INCIDENCE, 'opensafely+disease_incidence', name, 'as used by the study (2025-09-26)');
+const dah = (name: string) =>
+  refset(DEATHS_AT_HOME, 'opensafely+deaths-at-home-covid19', name, 'as used by the study (2023-07-19)');
+const head = (name: string, published: string): SourceFile => ({
+  file: `annalhead+CPRD_multimorbidity_codelists/${name}.csv`,
+  origin: `${HEAD}:codelists/${published}.csv`,
+  version: 'Head et al. 2021 CPRD Aurum lists (2023-09-20)',
+  licence: CC_BY_NC_SA,
+  codeColumn: 'snomedctconceptid',
+  termColumn: 'descr',
+});
+
+export const sourceFiles: SourceFile[] = [
+  ...(['cancer-excluding-lung-and-haematological', 'haematological-cancer', 'lung-cancer'] as const).map(
+    (name) => ({
+      file: `opensafely+opioids-covid-research/opensafely-${name}-snomed.csv`,
+      origin: `${OPIOIDS}:codelists/opensafely-${name}-snomed.csv`,
+      version: 'opensafely 2020-04-15',
+      licence: OPENCODELISTS,
+      codeColumn: 'id',
+      termColumn: 'name',
+    }),
+  ),
+  di('adult-and-child-psoriasis-codes'),
+  di('ast_cod'),
+  di('atopic-dermatitis-codes'),
+  di('chd_cod'),
+  di('ckdres_cod'),
+  di('copd_cod'),
+  di('crohns-disease-codes'),
+  di('dem_cod'),
+  di('depr_cod'),
+  di('dmres_cod'),
+  di('epil_cod'),
+  di('hf_cod'),
+  di('multiple-sclerosis-codes'),
+  di('rheumatoid-arthritis-disorders'),
+  di('strk_cod'),
+  di('tia_cod'),
+  di('ulcerative-colitis-uc-codes'),
+  di('astres_cod'),
+  di('copdres_cod'),
+  di('depres_cod'),
+  di('epilres_cod'),
+  di('hfres_cod'),
+  dah('afib_cod'),
+  dah('dm_cod'),
+  dah('hyp_cod'),
+  dah('pad_cod'),
+  dah('mh_cod'),
+  refset(ADHD, 'opensafely+ADHD-Pre-and-Post-Covid', 'ld_cod', 'as used by the study (2025-12-04)'),
+  ...(['ckd35', 'cld'] as const).map((name) => ({
+    file: `opensafely+ckd-coverage-ve/primis-covid19-vacc-uptake-${name}.csv`,
+    origin: `${CKD_COVERAGE}:codelists/primis-covid19-vacc-uptake-${name}.csv`,
+    version: 'PRIMIS COVID-19 vaccine uptake v1 (as used 2022-12-19)',
+    licence: OPENCODELISTS,
+    codeColumn: 'code',
+    termColumn: 'term',
+  })),
+  head('alcohol-misuse', 'Alcohol Misuse'),
+  head('alcoholic-liver-disease', 'Alcoholic liver disease'),
+  head('ankylosing-spondylitis', 'Ankylosing spondylitis'),
+  head('anxiety-disorders', 'Anxiety disorders'),
+  head('benign-prostatic-hyperplasia', 'Benign Prostatic Hyperplasia'),
+  head('bronchiectasis', 'Bronchiectasis'),
+  head('chronic-sinusitis', 'Chronic sinusitis'),
+  head('dermatitis', 'Dermatitis'),
+  head('diverticular-disease', 'Diverticular Disease'),
+  head('eating-disorders', 'Eating Disorders'),
+  head('enteropathic-arthropathy', 'Enteropathic arthropathy'),
+  head('hearing-loss', 'Hearing loss'),
+  head('irritable-bowel-syndrome', 'Irritable bowel syndrome'),
+  head('lupus-erythematosus', 'Lupus Erythematosus'),
+  head('parkinsons-disease', "Parkinson's disease"),
+  head('psoriasis', 'Psoriasis'),
+  head('psoriatic-arthritis', 'Psoriatic Arthritis'),
+  head('rheumatoid-arthritis', 'Rheumatoid Arthritis'),
+  head('scleroderma', 'Scleroderma'),
+  head('sjogrens-syndrome', "Sjogren's Syndrome"),
+  head('substance-misuse', 'Substance Misuse'),
+  head('thyroid-disease', 'Thyroid Disease'),
+  head('visual-impairment-and-blindness', 'Visual impairment and blindness'),
+  {
+    file: 'nhsbsa-bnf/bnf-chemical-substances.csv',
+    origin:
+      'NHSBSA BNF Code Information, 1 November 2024 (20241101_1730476037387_BNF_Code_Information.csv, sha256 ce96991f6d2b4de1d46dfe21b72b5f451bf8f39e5e0b9bdd7c476a8bea7a1077; as republished in londonaicentre/PhenoLab@0847e2c1ae987056ac1b07d8bea7063b86994d7b:phenolab/definition_library/loaders/data/bsa_bnf/20241101_bsa_bnf.zip, sha256 9c9aad30e03b5b518270f198a3176590ce92ab415c7c2e714a8f80dd5bbd3a5c), one row per chemical substance',
+    version: 'BNF code information 2024-11-01',
+    licence: BNF_LICENCE,
+    codeColumn: 'code',
+    termColumn: 'term',
+  },
+];
+
+const NOT_A_DIAGNOSIS =
+  /\((morphologic abnormality|procedure|qualifier value|observable entity|regime\/therapy)\)$/;
+
+// Cassell et al. count prescription-only analgesics; paracetamol and aspirin alone are bought
+// over the counter, so their issues say little about a painful condition.
+const ANALGESICS_SOLD_OVER_THE_COUNTER: Drop = {
+  why: 'paracetamol and aspirin alone: sold over the counter, not prescription-only analgesics',
+  termMatches: /^(paracetamol|aspirin)$/i,
+};
+
+export const derivations: Derivation[] = [
+  {
+    id: 'alcohol_problems',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/alcohol-misuse.csv' }],
+    drop: [
+      { why: 'alcoholic liver disease counts as chronic liver disease', onLists: ['chronic_liver_disease'] },
+    ],
+  },
+  {
+    id: 'anorexia_bulimia',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/eating-disorders.csv' }],
+  },
+  {
+    id: 'depression_anxiety',
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-depr_cod.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/anxiety-disorders.csv' },
+    ],
+    drop: [
+      {
+        why: 'psychotic and bipolar depression count as schizophrenia or bipolar disorder',
+        onLists: ['schizophrenia_bipolar'],
+      },
+    ],
+  },
+  {
+    id: 'asthma',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-ast_cod.csv' }],
+  },
+  {
+    id: 'atrial_fibrillation',
+    from: [{ file: 'opensafely+deaths-at-home-covid19/nhsd-primary-care-domain-refsets-afib_cod.csv' }],
+  },
+  {
+    id: 'blindness_low_vision',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/visual-impairment-and-blindness.csv' }],
+  },
+  { id: 'bronchiectasis', from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/bronchiectasis.csv' }] },
+  {
+    id: 'cancer',
+    from: [
+      {
+        file: 'opensafely+opioids-covid-research/opensafely-cancer-excluding-lung-and-haematological-snomed.csv',
+      },
+      { file: 'opensafely+opioids-covid-research/opensafely-lung-cancer-snomed.csv' },
+      { file: 'opensafely+opioids-covid-research/opensafely-haematological-cancer-snomed.csv' },
+    ],
+    drop: [
+      {
+        why: 'morphology, procedure and other non-diagnosis concepts',
+        termMatches: NOT_A_DIAGNOSIS,
+        nearMiss: true,
+      },
+      {
+        why: 'secondary (metastatic) neoplasms: not a new primary cancer',
+        termMatches: /^secondary|metasta/i,
+        nearMiss: true,
+      },
+      {
+        why: 'non-melanoma skin cancer (excluded by Cassell et al. 2018)',
+        termMatches: /basal cell|rodent ulcer|squamous cell carcinoma of (the )?skin|bowen/i,
+        nearMiss: true,
+      },
+    ],
+  },
+  { id: 'ckd_3_5', from: [{ file: 'opensafely+ckd-coverage-ve/primis-covid19-vacc-uptake-ckd35.csv' }] },
+  {
+    id: 'ckd_resolved',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-ckdres_cod.csv' }],
+  },
+  {
+    id: 'chronic_liver_disease',
+    from: [
+      { file: 'opensafely+ckd-coverage-ve/primis-covid19-vacc-uptake-cld.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/alcoholic-liver-disease.csv' },
+    ],
+  },
+  {
+    id: 'chronic_sinusitis',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/chronic-sinusitis.csv' }],
+  },
+  {
+    id: 'copd',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-copd_cod.csv' }],
+  },
+  {
+    id: 'coronary_heart_disease',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-chd_cod.csv' }],
+  },
+  {
+    id: 'dementia',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-dem_cod.csv' }],
+  },
+  {
+    id: 'diabetes',
+    from: [{ file: 'opensafely+deaths-at-home-covid19/nhsd-primary-care-domain-refsets-dm_cod.csv' }],
+  },
+  {
+    id: 'diabetes_resolved',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-dmres_cod.csv' }],
+  },
+  {
+    id: 'diverticular_disease',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/diverticular-disease.csv' }],
+  },
+  {
+    id: 'epilepsy',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-epil_cod.csv' }],
+  },
+  { id: 'hearing_loss', from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/hearing-loss.csv' }] },
+  {
+    id: 'heart_failure',
+    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-hf_cod.csv' }],
+  },
+  {
+    id: 'hypertension',
+    from: [{ file: 'opensafely+deaths-at-home-covid19/nhsd-primary-care-domain-refsets-hyp_cod.csv' }],
+  },
+  {
+    id: 'inflammatory_bowel_disease',
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-crohns-disease-codes.csv' },
+      {
+        file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-ulcerative-colitis-uc-codes.csv',
+      },
+    ],
+  },
+  {
+    id: 'irritable_bowel_syndrome',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/irritable-bowel-syndrome.csv' }],
+  },
+  {
+    id: 'learning_disability',
+    from: [{ file: 'opensafely+ADHD-Pre-and-Post-Covid/nhsd-primary-care-domain-refsets-ld_cod.csv' }],
+  },
+  {
+    id: 'multiple_sclerosis',
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-multiple-sclerosis-codes.csv' },
+    ],
+  },
+  {
+    id: 'parkinsons_disease',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/parkinsons-disease.csv' }],
+  },
+  {
+    id: 'peripheral_vascular_disease',
+    from: [{ file: 'opensafely+deaths-at-home-covid19/nhsd-primary-care-domain-refsets-pad_cod.csv' }],
+  },
+  {
+    id: 'prostate_disorders',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/benign-prostatic-hyperplasia.csv' }],
+  },
+  {
+    id: 'psoriasis_eczema',
+    from: [
+      {
+        file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-adult-and-child-psoriasis-codes.csv',
+      },
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-atopic-dermatitis-codes.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/psoriasis.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/dermatitis.csv', keep: /eczema/i },
+    ],
+    drop: [
+      {
+        why: 'psoriatic arthritis counts as an inflammatory polyarthropathy',
+        onLists: ['rheumatoid_arthritis'],
+      },
+    ],
+  },
+  {
+    id: 'rheumatoid_arthritis',
+    from: [
+      {
+        file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-rheumatoid-arthritis-disorders.csv',
+      },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/rheumatoid-arthritis.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/psoriatic-arthritis.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/ankylosing-spondylitis.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/enteropathic-arthropathy.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/lupus-erythematosus.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/sjogrens-syndrome.csv' },
+      { file: 'annalhead+CPRD_multimorbidity_codelists/scleroderma.csv' },
+    ],
+  },
+  {
+    id: 'schizophrenia_bipolar',
+    from: [{ file: 'opensafely+deaths-at-home-covid19/nhsd-primary-care-domain-refsets-mh_cod.csv' }],
+  },
+  {
+    id: 'stroke_tia',
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-strk_cod.csv' },
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-tia_cod.csv' },
+    ],
+  },
+  {
+    id: 'substance_misuse',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/substance-misuse.csv' }],
+    drop: [{ why: 'alcohol misuse counts as alcohol problems', onLists: ['alcohol_problems'] }],
+  },
+  {
+    id: 'thyroid_disorders',
+    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/thyroid-disease.csv' }],
+  },
+
+  // Medicines: every BNF chemical substance under the named BNF sections or paragraphs.
+  ...(
+    [
+      ['med_analgesics', ['0407010', '0407020']],
+      ['med_antidepressants', ['0403']],
+      ['med_anxiolytics_hypnotics', ['040101', '040102']],
+      ['med_antiepileptics', ['040801']],
+      ['med_antimigraine', ['040704']],
+      ['med_asthma_inhalers', ['0301', '0302', '0303']],
+      ['med_ibs_antispasmodics', ['010200']],
+      ['med_laxatives', ['0106']],
+      ['med_psoriasis_eczema', ['1304', '1305']],
+    ] as const
+  ).map(([id, prefixes]) => ({
+    id,
+    from: [{ file: 'nhsbsa-bnf/bnf-chemical-substances.csv', bnfPrefixes: [...prefixes] }],
+    drop: id === 'med_analgesics' ? [ANALGESICS_SOLD_OVER_THE_COUNTER] : [],
+  })),
+  {
+    id: 'med_lithium',
+    from: [{ file: 'nhsbsa-bnf/bnf-chemical-substances.csv', bnfPrefixes: ['040203'], keep: /^lithium/i }],
+  },
+];
+
+/** Published codes near a condition's list that must not mark it (here: the QOF "resolved"
+ * codes of conditions counted without one), beside the drops marked `nearMiss`. */
+export const nearMisses: { list: string; file: string; why: string }[] = [
+  ['asthma', 'astres_cod', 'asthma resolved'],
+  ['copd', 'copdres_cod', 'COPD resolved'],
+  ['depression_anxiety', 'depres_cod', 'depression resolved'],
+  ['epilepsy', 'epilres_cod', 'epilepsy resolved'],
+  ['heart_failure', 'hfres_cod', 'heart failure resolved'],
+].map(([list, name, why]) => ({
+  list: list!,
+  file: `opensafely+disease_incidence/nhsd-primary-care-domain-refsets-${name}.csv`,
+  why: why!,
+}));
