@@ -18,6 +18,8 @@ export interface SourceFile {
   licence: string;
   codeColumn: string;
   termColumn: string;
+  /** Tab-separated `code<TAB>term` lines with no header (default: CSV with a header). */
+  headerless?: boolean;
 }
 
 export interface Drop {
@@ -61,6 +63,7 @@ const OPIOIDS = 'opensafely/opioids-covid-research@0e45b0d3cfc0a4ccb418fd9ce63ff
 const CKD_COVERAGE = 'opensafely/ckd-coverage-ve@760345055dc1d39a7480137cfaeeeee3bb688e7d';
 const ADHD = 'opensafely/ADHD-Pre-and-Post-Covid@03931de0a3bc746451c86f3a1c223a50b9a13b6a';
 const HEAD = 'annalhead/CPRD_multimorbidity_codelists@7b1357c64c5652f118136ff8b91ba8299df77836';
+const GM_SDE = 'UoM-Data-Science-Platforms/gm-sde';
 
 const refset = (repo: string, dir: string, name: string, version: string): SourceFile => ({
   file: `${dir}/nhsd-primary-care-domain-refsets-${name}.csv`,
@@ -81,6 +84,19 @@ const head = (name: string, published: string): SourceFile => ({
   licence: CC_BY_NC_SA,
   codeColumn: 'snomedctconceptid',
   termColumn: 'descr',
+});
+
+// The Greater Manchester secure data environment's clinical code sets: SNOMED CT versions of
+// the eFI deficits.
+const gmsde = (name: string, commit: string, path: string): SourceFile => ({
+  file: `UoM-Data-Science-Platforms+gm-sde/${name}`,
+  origin: `${GM_SDE}@${commit}:${path}`,
+  version: 'as published at that commit',
+  licence:
+    'SNOMED CT UK Edition, NHS England licence; code set as published by its source (gm-sde repository; no explicit licence file seen)',
+  codeColumn: 'code',
+  termColumn: 'term',
+  headerless: true,
 });
 
 export const sourceFiles: SourceFile[] = [
@@ -116,6 +132,147 @@ export const sourceFiles: SourceFile[] = [
   di('depres_cod'),
   di('epilres_cod'),
   di('hfres_cod'),
+  di('osteo_cod'),
+  gmsde(
+    'efi-activity-limitation.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-activity-limitation/1/efi-activity-limitation.snomed.txt',
+  ),
+  gmsde(
+    'efi-anaemia.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-anaemia/1/efi-anaemia.snomed.txt',
+  ),
+  gmsde(
+    'efi-arthritis.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-arthritis/1/efi-arthritis.snomed.txt',
+  ),
+  gmsde(
+    'efi-ckd.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-ckd/1/efi-ckd.snomed.txt',
+  ),
+  gmsde(
+    'efi-diabetes.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-diabetes/1/efi-diabetes.snomed.txt',
+  ),
+  gmsde(
+    'efi-dizziness.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-dizziness/1/efi-dizziness.snomed.txt',
+  ),
+  gmsde(
+    'efi-dyspnoea.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-dyspnoea/1/efi-dyspnoea.snomed.txt',
+  ),
+  gmsde(
+    'efi-falls.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-falls/1/efi-falls.snomed.txt',
+  ),
+  gmsde(
+    'efi-foot-problems.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-foot-problems/1/efi-foot-problems.snomed.txt',
+  ),
+  gmsde(
+    'efi-fragility-fracture.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-fragility-fracture/1/efi-fragility-fracture.snomed.txt',
+  ),
+  gmsde(
+    'efi-hearing-loss.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-hearing-loss/1/efi-hearing-loss.snomed.txt',
+  ),
+  gmsde(
+    'efi-heart-valve-disease.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-heart-valve-disease/1/efi-heart-valve-disease.snomed.txt',
+  ),
+  gmsde(
+    'efi-housebound.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-housebound/1/efi-housebound.snomed.txt',
+  ),
+  gmsde(
+    'efi-hypotension.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-hypotension/1/efi-hypotension.snomed.txt',
+  ),
+  gmsde(
+    'efi-cognitive-problems.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-cognitive-problems/1/efi-cognitive-problems.snomed.txt',
+  ),
+  gmsde(
+    'efi-mobility-problems.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-mobility-problems/1/efi-mobility-problems.snomed.txt',
+  ),
+  gmsde(
+    'efi-parkinsons.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-parkinsons/1/efi-parkinsons.snomed.txt',
+  ),
+  gmsde(
+    'efi-peptic-ulcer.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-peptic-ulcer/1/efi-peptic-ulcer.snomed.txt',
+  ),
+  gmsde(
+    'efi-care-requirement.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-care-requirement/1/efi-care-requirement.snomed.txt',
+  ),
+  gmsde(
+    'efi-respiratory-disease.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-respiratory-disease/1/efi-respiratory-disease.snomed.txt',
+  ),
+  gmsde(
+    'efi-skin-ulcer.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-skin-ulcer/1/efi-skin-ulcer.snomed.txt',
+  ),
+  gmsde(
+    'efi-sleep-disturbance.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/patient/efi-sleep-disturbance/1/efi-sleep-disturbance.snomed.txt',
+  ),
+  gmsde(
+    'efi-social-vulnerability.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-social-vulnerability/1/efi-social-vulnerability.snomed.txt',
+  ),
+  gmsde(
+    'efi-thyroid-disorders.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-thyroid-disorders/1/efi-thyroid-disorders.snomed.txt',
+  ),
+  gmsde(
+    'efi-urinary-incontinence.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-urinary-incontinence/1/efi-urinary-incontinence.snomed.txt',
+  ),
+  gmsde(
+    'efi-urinary-system-disease.snomed.txt',
+    '991e9301344d5cf31a8b7767f34a640cc199d710',
+    'shared/clinical-code-sets/conditions/efi-urinary-system-disease/1/efi-urinary-system-disease.snomed.txt',
+  ),
+  gmsde(
+    'efi-vision-problems.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/conditions/efi-vision-problems/1/efi-vision-problems.snomed.txt',
+  ),
+  gmsde(
+    'efi-weight-loss.snomed.txt',
+    '386c70e7f8ca8310a169e2e5954a3d540a262517',
+    'shared/clinical-code-sets/patient/efi-weight-loss/1/efi-weight-loss.snomed.txt',
+  ),
   dah('afib_cod'),
   dah('dm_cod'),
   dah('hyp_cod'),
@@ -379,6 +536,290 @@ export const derivations: Derivation[] = [
     id: 'thyroid_disorders',
     from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/thyroid-disease.csv' }],
   },
+
+  // eFI-style deficits (an open re-derivation of Clegg et al.'s deficits, not the eFI).
+  {
+    id: 'efi_activity_limitation',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-activity-limitation.snomed.txt' }],
+  },
+  {
+    id: 'efi_anaemia',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-anaemia.snomed.txt' }],
+    drop: [
+      {
+        why: 'non-anaemia concepts mapped into the source list',
+        codes: ['128846006', '128847002', '128848007', '197284004', '221231000000105', '221241000000101'],
+      },
+    ],
+  },
+  {
+    id: 'efi_arthritis',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-arthritis.snomed.txt' }],
+    drop: [{ why: 'a broad history code', codes: ['267004000'] }],
+  },
+  {
+    id: 'efi_chronic_kidney_disease',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-ckd.snomed.txt' }],
+    drop: [{ why: 'generic diabetes codes', codes: ['190388001', '73211009'] }],
+  },
+  {
+    id: 'efi_diabetes',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-diabetes.snomed.txt' }],
+    drop: [{ why: 'non-specific codes', codes: ['19429009', '37231002', '408475000', '412777005'] }],
+  },
+  { id: 'efi_dizziness', from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-dizziness.snomed.txt' }] },
+  { id: 'efi_dyspnoea', from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-dyspnoea.snomed.txt' }] },
+  { id: 'efi_falls', from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-falls.snomed.txt' }] },
+  {
+    id: 'efi_foot_problems',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-foot-problems.snomed.txt' }],
+  },
+  {
+    id: 'efi_fragility_fracture',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-fragility-fracture.snomed.txt' }],
+    drop: [{ why: 'codes that record no fracture', codes: ['208892001', '64859006'] }],
+  },
+  {
+    id: 'efi_hearing_impairment',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-hearing-loss.snomed.txt' }],
+    drop: [
+      {
+        why: 'dissociative-disorder concepts mapped into the source list',
+        codes: ['276299000', '44376007', '469161000000101'],
+      },
+    ],
+  },
+  {
+    id: 'efi_heart_valve_disease',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-heart-valve-disease.snomed.txt' }],
+  },
+  { id: 'efi_housebound', from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-housebound.snomed.txt' }] },
+  {
+    id: 'efi_hypotension_syncope',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-hypotension.snomed.txt' }],
+    drop: [{ why: 'procedure codes', codes: ['241727003', '307280005'] }],
+  },
+  {
+    id: 'efi_memory_cognitive_problems',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-cognitive-problems.snomed.txt' }],
+  },
+  {
+    id: 'efi_mobility_transfer_problems',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-mobility-problems.snomed.txt' }],
+  },
+  {
+    id: 'efi_parkinsonism_tremor',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-parkinsons.snomed.txt' }],
+    drop: [{ why: 'non-specific codes', codes: ['230226000', '283875005', '292258003', '447741000000101'] }],
+  },
+  {
+    id: 'efi_peptic_ulcer',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-peptic-ulcer.snomed.txt' }],
+    drop: [
+      {
+        why: 'non-specific codes',
+        codes: ['16453004', '266997008', '302914006', '309215004', '480281000000106'],
+      },
+    ],
+  },
+  {
+    id: 'efi_requirement_for_care',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-care-requirement.snomed.txt' }],
+  },
+  {
+    id: 'efi_respiratory_disease',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-respiratory-disease.snomed.txt' }],
+    drop: [
+      {
+        why: 'symptoms (cough) and asthma or COPD review and management codes, which record no disease',
+        codes: [
+          '10692681000119108',
+          '110011000000107',
+          '11833005',
+          '134380003',
+          '161923004',
+          '161925006',
+          '170631002',
+          '170632009',
+          '170633004',
+          '170634005',
+          '170635006',
+          '170636007',
+          '170637003',
+          '170638008',
+          '170642006',
+          '170647000',
+          '170654006',
+          '170655007',
+          '170656008',
+          '170657004',
+          '170658009',
+          '176711000000100',
+          '182726007',
+          '182727003',
+          '182728008',
+          '182729000',
+          '182730005',
+          '182731009',
+          '185729009',
+          '185730004',
+          '185735009',
+          '198401000000104',
+          '198411000000102',
+          '201031000000108',
+          '201041000000104',
+          '201051000000101',
+          '201191000000108',
+          '201201000000105',
+          '201211000000107',
+          '201341000000101',
+          '218973009',
+          '219036002',
+          '24461000000105',
+          '292495000',
+          '292540008',
+          '292545003',
+          '292548001',
+          '292601005',
+          '292615007',
+          '292617004',
+          '302220000',
+          '302331000000106',
+          '307580006',
+          '313149002',
+          '314980001',
+          '340891000000106',
+          '340901000000107',
+          '340911000000109',
+          '340921000000103',
+          '340931000000101',
+          '366874008',
+          '370202007',
+          '370203002',
+          '370204008',
+          '370205009',
+          '370206005',
+          '370207001',
+          '370208006',
+          '370210008',
+          '370225008',
+          '370226009',
+          '371611000000107',
+          '373899003',
+          '374591000000101',
+          '390798007',
+          '390872009',
+          '390877003',
+          '390878008',
+          '390940007',
+          '390941006',
+          '392391000000105',
+          '395022009',
+          '400987003',
+          '401135008',
+          '412775002',
+          '412776001',
+          '413845009',
+          '414087000',
+          '414882007',
+          '443117005',
+          '443450003',
+          '445531003',
+          '447741000000101',
+          '46802002',
+          '49727002',
+          '498061000000106',
+          '523661000000105',
+          '523671000000103',
+          '527171000000103',
+          '527191000000104',
+          '527211000000100',
+          '527231000000108',
+          '68154008',
+          '698509001',
+          '699191007',
+          '704121003',
+          '704123000',
+          '708358003',
+          '708373002',
+          '711442001',
+          '716281000000103',
+          '716291000000101',
+          '716491000000100',
+          '717291000000103',
+          '718241000000107',
+          '723245007',
+          '741056003',
+          '753941000000104',
+          '754061000000100',
+          '763221007',
+          '771901000000100',
+          '771941000000102',
+          '771981000000105',
+          '772011000000107',
+          '772051000000106',
+          '781591000000108',
+          '89581000000109',
+        ],
+      },
+    ],
+  },
+  {
+    id: 'efi_skin_ulcer',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-skin-ulcer.snomed.txt' }],
+    drop: [
+      {
+        why: 'codes that are not clinical findings',
+        codes: ['15074003', '165257007', '258505006', '264893008', '288198002', '70693003'],
+      },
+    ],
+  },
+  {
+    id: 'efi_sleep_disturbance',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-sleep-disturbance.snomed.txt' }],
+  },
+  {
+    id: 'efi_social_vulnerability',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-social-vulnerability.snomed.txt' }],
+  },
+  {
+    id: 'efi_thyroid_disease',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-thyroid-disorders.snomed.txt' }],
+    drop: [{ why: 'substance and qualifier codes', codes: ['412780006', '65428006'] }],
+  },
+  {
+    id: 'efi_urinary_incontinence',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-urinary-incontinence.snomed.txt' }],
+  },
+  {
+    id: 'efi_urinary_system_disease',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-urinary-system-disease.snomed.txt' }],
+  },
+  {
+    id: 'efi_visual_impairment',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-vision-problems.snomed.txt' }],
+    drop: [{ why: 'codes outside the deficit', codes: ['18695008', '247053007', '247063004', '266742006'] }],
+  },
+  {
+    id: 'efi_weight_loss_anorexia',
+    from: [{ file: 'UoM-Data-Science-Platforms+gm-sde/efi-weight-loss.snomed.txt' }],
+  },
+  ...(
+    [
+      ['efi_atrial_fibrillation', ['deaths-at-home-covid19', 'afib_cod']],
+      ['efi_cerebrovascular_disease', ['disease_incidence', 'strk_cod'], ['disease_incidence', 'tia_cod']],
+      ['efi_heart_failure', ['disease_incidence', 'hf_cod']],
+      ['efi_hypertension', ['deaths-at-home-covid19', 'hyp_cod']],
+      ['efi_ischaemic_heart_disease', ['disease_incidence', 'chd_cod']],
+      ['efi_osteoporosis', ['disease_incidence', 'osteo_cod']],
+      ['efi_peripheral_vascular_disease', ['deaths-at-home-covid19', 'pad_cod']],
+    ] as const
+  ).map(([id, ...refsets]) => ({
+    id,
+    from: refsets.map(([repo, name]) => ({
+      file: `opensafely+${repo}/nhsd-primary-care-domain-refsets-${name}.csv`,
+    })),
+  })),
 
   // Medicines: every BNF chemical substance under the named BNF sections or paragraphs.
   ...(

@@ -119,6 +119,18 @@ export interface DerivedCodelist {
   sources: string[];
 }
 
+function readSource(path: string, headerless = false): Record<string, string>[] {
+  if (!headerless) return readCsv(path);
+  return parse(readFileSync(path), {
+    delimiter: '\t',
+    columns: ['code', 'term'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    trim: true,
+  });
+}
+
 function sourceFile(file: string) {
   const s = sourceFiles.find((f) => f.file === file);
   if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources.ts`);
@@ -129,7 +141,7 @@ function inScope(d: Derivation, dir: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const use of d.from) {
     const src = sourceFile(use.file);
-    for (const row of readCsv(join(dir, use.file))) {
+    for (const row of readSource(join(dir, use.file), src.headerless)) {
       const code = String(row[src.codeColumn] ?? '').trim();
       const term = String(row[src.termColumn] ?? '').trim();
       if (!code || code === 'NA') continue;
@@ -193,7 +205,7 @@ export function nearMissCodes(derived = deriveCodelists(), dir = SOURCE_DIR): Ma
   for (const l of derived.values()) for (const c of l.dropped) if (c.nearMiss) add(l.id, c);
   for (const n of nearMisses) {
     const src = sourceFile(n.file);
-    for (const row of readCsv(join(dir, n.file)))
+    for (const row of readSource(join(dir, n.file), src.headerless))
       add(n.list, {
         code: String(row[src.codeColumn]),
         term: String(row[src.termColumn]),
