@@ -99,6 +99,17 @@ const gmsde = (name: string, commit: string, path: string): SourceFile => ({
   headerless: true,
 });
 
+// An earlier published version of a list, where the current one has dropped concepts that older
+// records still carry.
+const earlier = (repo: string, commit: string, path: string, file: string): SourceFile => ({
+  file,
+  origin: `${repo}@${commit}:${path}`,
+  version: 'the version published at that commit',
+  licence: path.includes('nhsd-primary-care-domain-refsets') ? OGL_REFSET : OPENCODELISTS,
+  codeColumn: 'code',
+  termColumn: 'term',
+});
+
 export const sourceFiles: SourceFile[] = [
   ...(['cancer-excluding-lung-and-haematological', 'haematological-cancer', 'lung-cancer'] as const).map(
     (name) => ({
@@ -133,6 +144,70 @@ export const sourceFiles: SourceFile[] = [
   di('epilres_cod'),
   di('hfres_cod'),
   di('osteo_cod'),
+  {
+    ...gmsde(
+      'alcohol-dependence-and-related-diseases.snomed.txt',
+      'b86f939d2c02e67df697341efd552c0f9da50d66',
+      'shared/clinical-code-sets/conditions/alcohol-dependence-and-related-diseases/1/alcohol-dependence-and-related-diseases.snomed.txt',
+    ),
+    file: 'UoM-Data-Science-Platforms+gm-sde@b86f939/alcohol-dependence-and-related-diseases.snomed.txt',
+  },
+  earlier(
+    'opensafely/post-covid-vaccinated',
+    '9d8f3b22c62777b127daefe4db4bb2a369e8558e',
+    'codelists/user-hjforbes-diagnoses-eating-disorder.csv',
+    'opensafely+post-covid-vaccinated@9d8f3b2/user-hjforbes-diagnoses-eating-disorder.csv',
+  ),
+  earlier(
+    'opensafely/post-covid-vaccinated',
+    '2680fec59c352a888fcb323613c989fec76eedc4',
+    'codelists/user-RochelleKnight-prostate_cancer_snomed.csv',
+    'opensafely+post-covid-vaccinated@2680fec/user-RochelleKnight-prostate_cancer_snomed.csv',
+  ),
+  earlier(
+    'opensafely/RA_outcomes',
+    '98a6fa95510b950dcf6ec34507c88e466633cbbc',
+    'codelists/primis-covid19-vacc-uptake-ckd35.csv',
+    'opensafely+RA_outcomes@98a6fa9/primis-covid19-vacc-uptake-ckd35.csv',
+  ),
+  earlier(
+    'opensafely/deaths-at-home-covid19',
+    '96ebf31ec21eafd28c8056a2050158861425438d',
+    'codelists/nhsd-primary-care-domain-refsets-copd_cod.csv',
+    'opensafely+deaths-at-home-covid19@96ebf31/nhsd-primary-care-domain-refsets-copd_cod.csv',
+  ),
+  earlier(
+    'opensafely/antipsychotics-prescribing-during-COVID-19',
+    'c422cefb90f0bbf49c1546b2ab3fddba46da5689',
+    'codelists/nhsd-primary-care-domain-refsets-dem_cod.csv',
+    'opensafely+antipsychotics-prescribing-during-COVID-19@c422cef/nhsd-primary-care-domain-refsets-dem_cod.csv',
+  ),
+  {
+    ...gmsde(
+      'diverticulitis.snomed.txt',
+      'c3b779a7dd1b7ab7d27869ba0cd171387821e0ee',
+      'shared/clinical-code-sets/conditions/diverticulitis/1/diverticulitis.snomed.txt',
+    ),
+    file: 'UoM-Data-Science-Platforms+gm-sde@c3b779a/diverticulitis.snomed.txt',
+  },
+  earlier(
+    'opensafely/deaths-at-home-covid19',
+    '96ebf31ec21eafd28c8056a2050158861425438d',
+    'codelists/nhsd-primary-care-domain-refsets-epil_cod.csv',
+    'opensafely+deaths-at-home-covid19@96ebf31/nhsd-primary-care-domain-refsets-epil_cod.csv',
+  ),
+  earlier(
+    'opensafely/ckd-coverage-ve',
+    'b48834b05b0f657d53faf9950f7ad8d2d810caed',
+    'codelists/nhsd-primary-care-domain-refsets-ld_cod.csv',
+    'opensafely+ckd-coverage-ve@b48834b/nhsd-primary-care-domain-refsets-ld_cod.csv',
+  ),
+  earlier(
+    'opensafely/os-sch-children-2021',
+    '53857fa67e44f4cb8cc50bb23a319df2fac0dea4',
+    'codelists/nhsd-primary-care-domain-refsets-thy_cod.csv',
+    'opensafely+os-sch-children-2021@53857fa/nhsd-primary-care-domain-refsets-thy_cod.csv',
+  ),
   gmsde(
     'efi-activity-limitation.snomed.txt',
     '386c70e7f8ca8310a169e2e5954a3d540a262517',
@@ -334,14 +409,92 @@ const ANALGESICS_SOLD_OVER_THE_COUNTER: Drop = {
 export const derivations: Derivation[] = [
   {
     id: 'alcohol_problems',
-    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/alcohol-misuse.csv' }],
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/alcohol-misuse.csv' },
+      {
+        file: 'UoM-Data-Science-Platforms+gm-sde@b86f939/alcohol-dependence-and-related-diseases.snomed.txt',
+      },
+    ],
     drop: [
       { why: 'alcoholic liver disease counts as chronic liver disease', onLists: ['chronic_liver_disease'] },
+      {
+        why: 'interventions, referrals, treatment-service and resolved codes (no diagnosis)',
+        codes: [
+          '379411000000105',
+          '380861000000109',
+          '413897002',
+          '417096006',
+          '707166002',
+          '754831000000102',
+          '781191000000101',
+          '892631000000102',
+          '918321000000104',
+          '933641000000103',
+          '946101000000100',
+          '968891000000109',
+        ],
+      },
     ],
   },
   {
     id: 'anorexia_bulimia',
-    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/eating-disorders.csv' }],
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/eating-disorders.csv' },
+      { file: 'opensafely+post-covid-vaccinated@9d8f3b2/user-hjforbes-diagnoses-eating-disorder.csv' },
+    ],
+    drop: [
+      {
+        why: 'appetite-loss symptoms, pica and eating-disorder service codes (no anorexia or bulimia diagnosis)',
+        codes: [
+          '139082003',
+          '14077003',
+          '154938001',
+          '158268008',
+          '158272007',
+          '161826006',
+          '192011003',
+          '192012005',
+          '192017004',
+          '192020007',
+          '192021006',
+          '192451007',
+          '192452000',
+          '192631000',
+          '206915006',
+          '206917003',
+          '206939001',
+          '248118000',
+          '248122005',
+          '249468005',
+          '267023007',
+          '268721001',
+          '268779001',
+          '269813009',
+          '270902002',
+          '313076000',
+          '386264009',
+          '400973003',
+          '407666007',
+          '410721000000104',
+          '413721000000105',
+          '413861000000106',
+          '427857000',
+          '432541000000106',
+          '439437006',
+          '451151000000109',
+          '468041000000107',
+          '496871000000107',
+          '497061000000105',
+          '608251000000104',
+          '608261000000101',
+          '608271000000108',
+          '705001007',
+          '705002000',
+          '782949007',
+          '962011000000105',
+        ],
+      },
+    ],
   },
   {
     id: 'depression_anxiety',
@@ -377,6 +530,7 @@ export const derivations: Derivation[] = [
       },
       { file: 'opensafely+opioids-covid-research/opensafely-lung-cancer-snomed.csv' },
       { file: 'opensafely+opioids-covid-research/opensafely-haematological-cancer-snomed.csv' },
+      { file: 'opensafely+post-covid-vaccinated@2680fec/user-RochelleKnight-prostate_cancer_snomed.csv' },
     ],
     drop: [
       {
@@ -394,9 +548,19 @@ export const derivations: Derivation[] = [
         termMatches: /basal cell|rodent ulcer|squamous cell carcinoma of (the )?skin|bowen/i,
         nearMiss: true,
       },
+      {
+        why: 'prostate cancer procedures (no diagnosis)',
+        codes: ['176106009', '176261008', '176262001', '176263006', '81232004'],
+      },
     ],
   },
-  { id: 'ckd_3_5', from: [{ file: 'opensafely+ckd-coverage-ve/primis-covid19-vacc-uptake-ckd35.csv' }] },
+  {
+    id: 'ckd_3_5',
+    from: [
+      { file: 'opensafely+ckd-coverage-ve/primis-covid19-vacc-uptake-ckd35.csv' },
+      { file: 'opensafely+RA_outcomes@98a6fa9/primis-covid19-vacc-uptake-ckd35.csv' },
+    ],
+  },
   {
     id: 'ckd_resolved',
     from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-ckdres_cod.csv' }],
@@ -414,7 +578,10 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'copd',
-    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-copd_cod.csv' }],
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-copd_cod.csv' },
+      { file: 'opensafely+deaths-at-home-covid19@96ebf31/nhsd-primary-care-domain-refsets-copd_cod.csv' },
+    ],
   },
   {
     id: 'coronary_heart_disease',
@@ -422,7 +589,12 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'dementia',
-    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-dem_cod.csv' }],
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-dem_cod.csv' },
+      {
+        file: 'opensafely+antipsychotics-prescribing-during-COVID-19@c422cef/nhsd-primary-care-domain-refsets-dem_cod.csv',
+      },
+    ],
   },
   {
     id: 'diabetes',
@@ -434,13 +606,70 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'diverticular_disease',
-    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/diverticular-disease.csv' }],
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/diverticular-disease.csv' },
+      { file: 'UoM-Data-Science-Platforms+gm-sde@c3b779a/diverticulitis.snomed.txt' },
+    ],
+    drop: [
+      {
+        why: 'diverticular disease of the small intestine, duodenum, caecum and pharynx (Cassell: of the intestine, as large-bowel disease)',
+        codes: [
+          '1086111000119105',
+          '1086151000119106',
+          '1086191000119101',
+          '1086231000119105',
+          '1086241000119101',
+          '1086281000119106',
+          '1086291000119109',
+          '1086331000119103',
+          '1086441000119100',
+          '1086461000119101',
+          '1086481000119105',
+          '1086491000119108',
+          '1197699002',
+          '2091005',
+          '445162006',
+          '48241004',
+          '721646008',
+          '722845008',
+          '722846009',
+          '733150001',
+        ],
+      },
+    ],
   },
   {
     id: 'epilepsy',
-    from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-epil_cod.csv' }],
+    from: [
+      { file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-epil_cod.csv' },
+      { file: 'opensafely+deaths-at-home-covid19@96ebf31/nhsd-primary-care-domain-refsets-epil_cod.csv' },
+    ],
   },
-  { id: 'hearing_loss', from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/hearing-loss.csv' }] },
+  {
+    id: 'hearing_loss',
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/hearing-loss.csv' },
+      { file: 'UoM-Data-Science-Platforms+gm-sde/efi-hearing-loss.snomed.txt' },
+    ],
+    drop: [
+      {
+        why: 'hearing devices, referrals and dissociative concepts mapped into the source list',
+        codes: [
+          '162341001',
+          '164750000',
+          '183839009',
+          '183854003',
+          '268363004',
+          '272182005',
+          '275729001',
+          '276299000',
+          '44376007',
+          '469161000000101',
+          '6012004',
+        ],
+      },
+    ],
+  },
   {
     id: 'heart_failure',
     from: [{ file: 'opensafely+disease_incidence/nhsd-primary-care-domain-refsets-hf_cod.csv' }],
@@ -464,7 +693,10 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'learning_disability',
-    from: [{ file: 'opensafely+ADHD-Pre-and-Post-Covid/nhsd-primary-care-domain-refsets-ld_cod.csv' }],
+    from: [
+      { file: 'opensafely+ADHD-Pre-and-Post-Covid/nhsd-primary-care-domain-refsets-ld_cod.csv' },
+      { file: 'opensafely+ckd-coverage-ve@b48834b/nhsd-primary-care-domain-refsets-ld_cod.csv' },
+    ],
   },
   {
     id: 'multiple_sclerosis',
@@ -474,7 +706,51 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'parkinsons_disease',
-    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/parkinsons-disease.csv' }],
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/parkinsons-disease.csv' },
+      { file: 'UoM-Data-Science-Platforms+gm-sde/efi-parkinsons.snomed.txt' },
+    ],
+    drop: [
+      {
+        why: "tremor, signs and drug reactions (not Parkinson's disease)",
+        codes: [
+          '163672003',
+          '163681009',
+          '230226000',
+          '248149005',
+          '248208000',
+          '250053004',
+          '26079004',
+          '268964003',
+          '271704002',
+          '283875005',
+          '292258003',
+          '292266007',
+          '292269000',
+          '292409004',
+          '292527003',
+          '292535000',
+          '292542000',
+          '304535004',
+          '308909003',
+          '312991009',
+          '38523005',
+          '390141000000101',
+          '396511000000105',
+          '408581000000109',
+          '4223005',
+          '427441000000108',
+          '430136001',
+          '447011000000104',
+          '447741000000101',
+          '471011000000107',
+          '477761000000101',
+          '477771000000108',
+          '76349003',
+          '80098002',
+        ],
+      },
+    ],
   },
   {
     id: 'peripheral_vascular_disease',
@@ -534,7 +810,10 @@ export const derivations: Derivation[] = [
   },
   {
     id: 'thyroid_disorders',
-    from: [{ file: 'annalhead+CPRD_multimorbidity_codelists/thyroid-disease.csv' }],
+    from: [
+      { file: 'annalhead+CPRD_multimorbidity_codelists/thyroid-disease.csv' },
+      { file: 'opensafely+os-sch-children-2021@53857fa/nhsd-primary-care-domain-refsets-thy_cod.csv' },
+    ],
   },
 
   // eFI-style deficits (an open re-derivation of Clegg et al.'s deficits, not the eFI).
