@@ -403,7 +403,7 @@ export function generatePatient(
       if (!d.codelist) continue;
       const safe = book.deficitOnlyCodes(d.codelist);
       if (!safe.length) continue;
-      const p = sigmoid(logit(d.prevalence65 * ageF) - 0.2 + 0.65 * f);
+      const p = sigmoid(logit(d.prevalence65 * ageF) - 0.05 + 0.65 * f);
       if (rng.next() < p) {
         const day = rng.int(Math.max(birthDay + 200, asOf - 12 * YEAR), asOf - 10);
         code(day, rng.pick(safe));
