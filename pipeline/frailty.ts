@@ -9,8 +9,9 @@ export interface DeficitDeclaration {
   name: string;
   /** A code from this list on or before the as-of date marks the deficit. */
   codelist?: string;
-  /** Polypharmacy is counted from prescriptions rather than codes. */
-  distinctDrugs?: { min: number; withinMonths: number };
+  /** Polypharmacy is counted from prescriptions rather than codes: distinct BNF chemical
+   * substances from the chapters named (two-digit chapter codes, inclusive). */
+  distinctDrugs?: { min: number; withinMonths: number; bnfChapters: { from: string; to: string } };
   /** Share of people aged 65+ with the deficit; the synthetic generator aims at it. */
   prevalence65: number;
 }
@@ -50,8 +51,10 @@ export const deficits: DeficitDeclaration[] = [
   d('peripheral_vascular_disease', 'Peripheral vascular disease', 0.03),
   {
     id: 'polypharmacy',
-    name: 'Polypharmacy (5+ distinct drugs in 12 months)',
-    distinctDrugs: { min: 5, withinMonths: 12 },
+    name: 'Polypharmacy (5+ distinct drugs from BNF chapters 1-15 in 12 months)',
+    // Clegg et al. 2016: drugs from chapters 1-15, so dressings, appliances and other devices
+    // (chapters 19-23) do not count.
+    distinctDrugs: { min: 5, withinMonths: 12, bnfChapters: { from: '01', to: '15' } },
     prevalence65: 0.4,
   },
   d('requirement_for_care', 'Requirement for care', 0.04),
@@ -91,5 +94,17 @@ export const CODED_FRAILTY = {
   markerAt: ['moderate', 'severe'],
 } as const;
 
-/** Hospital Frailty Risk Score (Gilbert et al. 2018, Lancet). */
-export const HFRS = { withinMonths: 24, markerAtLeast: 5, bands: { low: 5, high: 15 } } as const;
+/** The eFI was validated in people aged 65 and over (Clegg et al. 2016); strata scores every
+ * adult, and the outputs say so. */
+export const EFI_VALIDATED_FROM_AGE = 65;
+
+/** Hospital Frailty Risk Score (Gilbert et al. 2018, Lancet): diagnoses from admitted-patient
+ * spells only (not outpatient or A&E), 5 to 15 intermediate risk, above 15 high risk;
+ * validated in people aged 75 and over. */
+export const HFRS = {
+  withinMonths: 24,
+  markerAtLeast: 5,
+  bands: { low: 5, high: 15 },
+  settings: ['APC_NEL', 'APC_EL', 'APC_DC'],
+  validatedFromAge: 75,
+} as const;

@@ -1,10 +1,19 @@
 // Codelists are data: pipeline/codelists/<id>.csv in the OpenCodelists `code,term`
 // layout, described by pipeline/codelists/index.csv (coding system, source, version,
-// licence). They are loaded into DuckDB tables and joined; never spliced into SQL.
+// licence, and for lists derived from a published file its row counts and checksum). They
+// are loaded into DuckDB tables and joined; never spliced into SQL.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
+import {
+  derivations,
+  nearMisses,
+  sourceFiles,
+  type Derivation,
+  type Drop,
+} from '../pipeline/codelist-sources.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { deficits, CODED_FRAILTY } from '../pipeline/frailty.ts';
 import { isValidSctid } from './snomed.ts';
@@ -20,6 +29,11 @@ const indexRow = z
     version_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     licence: z.string().min(1),
     description: z.string(),
+    // Lists derived from a published file: its distinct codes in scope, the codes kept, and
+    // the SHA-256 of each source file (';'-separated).
+    source_rows: z.string().regex(/^\d*$/),
+    kept_rows: z.string().regex(/^\d*$/),
+    source_sha256: z.string().regex(/^([0-9a-f]{64}(;[0-9a-f]{64})*)?$/),
   })
   .strict();
 export type CodelistInfo = z.infer<typeof indexRow>;
@@ -81,6 +95,125 @@ export function codelistRows(lists = loadCodelists()): { codelist: string; syste
   for (const l of lists.values())
     for (const c of l.codes) rows.push({ codelist: l.id, system: l.system, code: c.code });
   return rows;
+}
+
+export const SOURCE_DIR = join(CODELIST_DIR, 'source');
+
+export function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export interface DroppedCode {
+  code: string;
+  term: string;
+  why: string;
+  nearMiss: boolean;
+}
+
+export interface DerivedCodelist {
+  id: string;
+  /** Distinct codes the sources offer in the declared scope (all rows, or `keep` / BNF prefixes). */
+  inScope: { code: string; term: string }[];
+  codes: { code: string; term: string }[];
+  dropped: DroppedCode[];
+  sources: string[];
+}
+
+function readSource(path: string, headerless = false): Record<string, string>[] {
+  if (!headerless) return readCsv(path);
+  return parse(readFileSync(path), {
+    delimiter: '\t',
+    columns: ['code', 'term'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    trim: true,
+  });
+}
+
+function sourceFile(file: string) {
+  const s = sourceFiles.find((f) => f.file === file);
+  if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources.ts`);
+  return s;
+}
+
+function inScope(d: Derivation, dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const use of d.from) {
+    const src = sourceFile(use.file);
+    for (const row of readSource(join(dir, use.file), src.headerless)) {
+      const code = String(row[src.codeColumn] ?? '').trim();
+      const term = String(row[src.termColumn] ?? '').trim();
+      if (!code || code === 'NA') continue;
+      if (use.keep && !use.keep.test(term)) continue;
+      if (use.bnfPrefixes && !use.bnfPrefixes.some((p) => code.startsWith(p))) continue;
+      if (!out.has(code)) out.set(code, term);
+    }
+  }
+  return out;
+}
+
+function dropOf(
+  drops: Drop[],
+  code: string,
+  term: string,
+  others: Map<string, Set<string>>,
+): Drop | undefined {
+  return drops.find(
+    (x) =>
+      x.termMatches?.test(term) ||
+      x.codes?.includes(code) ||
+      x.onLists?.some((id) => others.get(id)?.has(code)),
+  );
+}
+
+/**
+ * Every derived list, from its published sources and declared drops. A drop `onLists` removes
+ * the codes another list holds in scope (before that list's own drops), so each code counts
+ * towards one condition and the order of the declarations does not matter.
+ */
+export function deriveCodelists(dir = SOURCE_DIR): Map<string, DerivedCodelist> {
+  const scopes = new Map(derivations.map((d) => [d.id, inScope(d, dir)]));
+  const scopeCodes = new Map([...scopes].map(([id, m]) => [id, new Set(m.keys())]));
+  const out = new Map<string, DerivedCodelist>();
+  for (const d of derivations) {
+    const scope = scopes.get(d.id)!;
+    const codes: { code: string; term: string }[] = [];
+    const dropped: DroppedCode[] = [];
+    for (const [code, term] of scope) {
+      const drop = dropOf(d.drop ?? [], code, term, scopeCodes);
+      if (drop) dropped.push({ code, term, why: drop.why, nearMiss: drop.nearMiss ?? false });
+      else codes.push({ code, term });
+    }
+    codes.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+    out.set(d.id, {
+      id: d.id,
+      inScope: [...scope].map(([code, term]) => ({ code, term })),
+      codes,
+      dropped,
+      sources: [...new Set(d.from.map((f) => f.file))],
+    });
+  }
+  return out;
+}
+
+/** Per list, the published codes that must not mark it: its drops marked `nearMiss` and the
+ * declared near-miss files. The synthetic generator writes them; the rules must ignore them. */
+export function nearMissCodes(derived = deriveCodelists(), dir = SOURCE_DIR): Map<string, DroppedCode[]> {
+  const out = new Map<string, DroppedCode[]>();
+  const add = (list: string, c: DroppedCode) => (out.get(list) ?? out.set(list, []).get(list)!).push(c);
+  for (const l of derived.values()) for (const c of l.dropped) if (c.nearMiss) add(l.id, c);
+  for (const n of nearMisses) {
+    const src = sourceFile(n.file);
+    for (const row of readSource(join(dir, n.file), src.headerless))
+      add(n.list, {
+        code: String(row[src.codeColumn]),
+        term: String(row[src.termColumn]),
+        why: n.why,
+        nearMiss: true,
+      });
+  }
+  return out;
 }
 
 /** The Hospital Frailty Risk Score's points by 3-character ICD-10 code (pipeline/reference). */

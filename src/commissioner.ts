@@ -7,6 +7,7 @@
 // the work database, into commissioner/summary.duckdb and a Parquet and CSV file per table.
 import { join } from 'node:path';
 import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
+import { EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import { queryRows, readColumns, runSqlFile, type Row } from './db.ts';
 import {
   applyDisclosureControl,
@@ -582,7 +583,7 @@ function metadata(ctx: RunContext, rules: SuppressionRules): [string, string][] 
     ['cohort: multimorbidity', `${c.cohorts.multimorbidityMin} or more chronic conditions`],
     [
       'cohort: frailty',
-      `coded moderate or severe frailty, eFI-style category moderate or severe (not the official eFI), or HFRS ${c.cohorts.hfrsMarkerAtLeast} or more`,
+      `coded moderate or severe frailty, eFI-style category moderate or severe (not the official eFI), or HFRS intermediate or high risk (${c.cohorts.hfrsMarkerAtLeast} or more, admitted-patient diagnoses); the eFI was validated from age ${EFI_VALIDATED_FROM_AGE} and the HFRS from ${HFRS.validatedFromAge}`,
     ],
     [
       'cohort: high cost',

@@ -1,5 +1,7 @@
 // The model card published with every run: intended use, models, data periods, features, the
 // backtest's figures, published references, limits and the applied model's coefficients.
+import { conditions } from '../pipeline/conditions.ts';
+import { EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import { describeFit, type FitTerm } from './glm-encoding.ts';
 import { conditionIds } from './model-features.ts';
 import type { FittedPair } from './model-fit.ts';
@@ -161,6 +163,10 @@ export function modelCard(
     '  against a known generating model and say nothing about real-world accuracy.',
     '- No social-care, community, mental-health-trust or prescribing-cost data: cost is secondary care only.',
     '- The frailty score is an eFI-style open re-derivation, not the eFI; its codelists differ from the official ones.',
+    `  The eFI was validated from age ${EFI_VALIDATED_FROM_AGE} and the HFRS (admitted-patient diagnoses only) from age ${HFRS.validatedFromAge};`,
+    '  both are computed for every adult here.',
+    '- The chronic conditions follow Cassell et al. 2018, except:',
+    ...conditions.filter((c) => c.deviation).map((c) => `  - ${c.name}: ${c.deviation}.`),
     '- Fitted on the population itself one year back: a change in coding, counting or tariffs between years shifts',
     '  predictions, which the yearly backtest is there to reveal.',
     '- Adults only (18+ on the reference date). Predictions are for a full year registered: someone who dies or',

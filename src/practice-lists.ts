@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { quotedIdentifier, quotedString } from '@duckdb/node-api';
 import { conditions } from '../pipeline/conditions.ts';
-import { CODED_FRAILTY, HFRS } from '../pipeline/frailty.ts';
+import { CODED_FRAILTY, EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import type { Config } from './config.ts';
 import { openWorkDb, queryRows } from './db.ts';
 import { IntegrityError } from './errors.ts';
@@ -83,7 +83,7 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     name: 'efi_score',
     sql: 'round(efi_score, 3)',
     about: () =>
-      'eFI-style frailty score: the share of frailty deficits recorded (0 to 1). It follows the electronic Frailty Index method but is NOT the official eFI and may differ from the score in your clinical system.',
+      `eFI-style frailty score: the share of frailty deficits recorded (0 to 1). It follows the electronic Frailty Index method but is NOT the official eFI and may differ from the score in your clinical system. The eFI was validated in people aged ${EFI_VALIDATED_FROM_AGE} and over; below that age read it with care.`,
   },
   {
     name: 'efi_category',
@@ -95,14 +95,14 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     name: 'hfrs',
     sql: 'hfrs',
     about: () =>
-      `Hospital Frailty Risk Score from hospital diagnoses in the last ${HFRS.withinMonths} months (5 to 15 intermediate, above 15 high).`,
+      `Hospital Frailty Risk Score from the diagnoses of hospital admissions (not outpatient or A&E) in the last ${HFRS.withinMonths} months: below 5 low risk, 5 to 15 intermediate risk, above 15 high risk. Validated in people aged ${HFRS.validatedFromAge} and over.`,
   },
   {
     name: 'frailty_rules',
     sql: `array_to_string(frailty_rules, ';')`,
     about: (c) =>
       `Why the patient is in the frailty cohort, separated by ";": coded_frailty (moderate or severe frailty coded in the last ${CODED_FRAILTY.withinMonths} months), ` +
-      `efi (eFI-style category moderate or severe), hfrs (HFRS ${c.cohorts.hfrsMarkerAtLeast} or more).`,
+      `efi (eFI-style category moderate or severe), hfrs (HFRS ${c.cohorts.hfrsMarkerAtLeast} or more: intermediate or high risk).`,
   },
   {
     name: 'observed_cost_12m',
@@ -292,7 +292,14 @@ async function sealFileAsync(path: string): Promise<void> {
 function practiceReadme(ctx: RunContext) {
   const c = ctx.config;
   const legend = PRACTICE_LIST_COLUMNS.map((col) => wrap(`${col.name}: ${col.about(c)}`, '  ')).join('\n');
-  const conditionList = conditions.map((d) => `  ${d.id.padEnd(28)} ${d.name}`).join('\n');
+  const conditionList = conditions
+    .map((d) =>
+      [
+        `  ${d.id.padEnd(28)} ${d.name}`,
+        ...(d.deviation ? [wrap(`Differs from Cassell et al.: ${d.deviation}.`, '    ')] : []),
+      ].join('\n'),
+    )
+    .join('\n');
   return (practiceCode: string, practiceName: string, patients: number) =>
     `RISK LIST FOR ${practiceName} (${practiceCode})
 Run ${ctx.runId}, as of ${ctx.asOf}. ${patients.toLocaleString('en-GB')} patients.
@@ -309,7 +316,7 @@ be incomplete or out of date, and a prediction about a group is not a diagnosis.
 
 COHORTS (adults, ${c.cohorts.adultAge} and over)
 ${wrap(`Multimorbidity: ${c.cohorts.multimorbidityMin} or more of ${conditions.length} chronic conditions (Cassell et al. 2018).`, '  ')}
-${wrap(`Frailty: any of coded moderate or severe frailty (last ${CODED_FRAILTY.withinMonths} months), eFI-style category moderate or severe, or a Hospital Frailty Risk Score of ${c.cohorts.hfrsMarkerAtLeast} or more.`, '  ')}
+${wrap(`Frailty: any of coded moderate or severe frailty (last ${CODED_FRAILTY.withinMonths} months), eFI-style category moderate or severe, or HFRS intermediate or high risk (a Hospital Frailty Risk Score of ${c.cohorts.hfrsMarkerAtLeast} or more). The eFI was validated from age ${EFI_VALIDATED_FROM_AGE} and the HFRS from age ${HFRS.validatedFromAge}; both are applied to every adult here.`, '  ')}
 ${wrap(`Predicted high cost: predicted cost for the next 12 months at least ${c.cohorts.highCostMultiple} times the mean for adults in the system.`, '  ')}
 A patient can be in more than one cohort.
 

@@ -69,6 +69,8 @@ export async function createReferenceDates(
   );
 }
 
+const polypharmacy = deficits.find((d) => d.distinctDrugs)!.distinctDrugs!;
+
 export async function createRuleTables(
   conn: DuckDBConnection,
   config: Config,
@@ -95,6 +97,7 @@ export async function createRuleTables(
       within_months: 'INTEGER',
       first_within_months: 'INTEGER',
       min_issues: 'INTEGER',
+      unless_codelist: 'VARCHAR',
       resolved_codelist: 'VARCHAR',
     },
     conditions.flatMap((c) =>
@@ -107,7 +110,8 @@ export async function createRuleTables(
         'medication' in k ? k.medication : null,
         k.kind === 'diagnosis' ? (k.withinMonths ?? null) : k.withinMonths,
         k.kind === 'diagnosis' ? (k.firstWithinMonths ?? null) : null,
-        k.kind === 'prescriptions' ? k.minIssues : null,
+        k.kind === 'diagnosis' ? null : (k.minIssues ?? 1),
+        k.kind === 'prescriptions' ? (k.unlessDiagnosed ?? null) : null,
         c.resolved ?? null,
       ]),
     ),
@@ -165,6 +169,9 @@ export async function createRuleTables(
     efi_deficit_count: EFI_DEFICIT_COUNT,
     coded_frailty_months: CODED_FRAILTY.withinMonths,
     hfrs_months: HFRS.withinMonths,
+    hfrs_settings: listValue([...HFRS.settings]),
+    polypharmacy_chapter_from: polypharmacy.bnfChapters.from,
+    polypharmacy_chapter_to: polypharmacy.bnfChapters.to,
     high_cost_multiple: config.cohorts.highCostMultiple,
     experience_months: config.model.experienceMonths,
     tier_very_high: config.tiers.veryHigh,

@@ -22,7 +22,7 @@ const NOT_LISTED = 'Y99999';
 
 const CKD = code('ckd_3_5');
 const CKD_RESOLVED = code('ckd_resolved');
-const DEPRESSION = code('depression');
+const DEPRESSION = code('depression_anxiety');
 const CANCER = code('cancer');
 const ASTHMA = code('asthma');
 const MILD = code('frailty_mild');
@@ -31,6 +31,13 @@ const SEVERE = code('frailty_severe');
 // Issues carry full 15-character presentations; the rules look at the 9-character chemical.
 const ANALGESIC = `${code('med_analgesics')}AAAAAA`;
 const INHALER = `${code('med_asthma_inhalers')}AAAAAA`;
+const ANTIEPILEPTIC = `${code('med_antiepileptics')}AAAAAA`;
+const EPILEPSY = code('epilepsy');
+const PSORIASIS = code('psoriasis_eczema');
+const EMOLLIENT_OR_STEROID = `${code('med_psoriasis_eczema')}AAAAAA`;
+const LAXATIVE = `${code('med_laxatives')}AAAAAA`;
+const ANTIDEPRESSANT = `${code('med_antidepressants')}AAAAAA`;
+const FOUR_ISSUES = ['2025-11-01', '2026-02-01', '2026-05-01', '2026-08-01'];
 
 function reg(extra: Partial<RefRegistration> = {}): RefRegistration {
   return {
@@ -54,8 +61,14 @@ const med = (issue_date: string, bnf_code: string, pseudo_id = 'p1'): RefMedicat
   issue_date,
   bnf_code,
 });
-const spell = (start_date: string, primary: string | null, secondary: string | null = null): RefActivity => ({
+const spell = (
+  start_date: string,
+  primary: string | null,
+  secondary: string | null = null,
+  setting = 'APC_NEL',
+): RefActivity => ({
   pseudo_id: 'p1',
+  setting,
   start_date,
   primary_diagnosis: primary,
   secondary_diagnoses: secondary,
@@ -190,7 +203,7 @@ describe('dates that count', () => {
     ];
     for (const [date, asOf, counted] of table) {
       const row = only({ asOf, observations: [obs(date, DEPRESSION)] });
-      expect(row.conditions, `${date} as of ${asOf}`).toEqual(counted ? ['depression'] : []);
+      expect(row.conditions, `${date} as of ${asOf}`).toEqual(counted ? ['depression_anxiety'] : []);
     }
   });
 });
@@ -221,9 +234,45 @@ describe('conditions', () => {
     expect(only({ medications: fourthTooOld.map((d) => med(d, ANALGESIC)) }).conditions).toEqual([]);
   });
 
+  it('counts 4 anti-epileptic issues as a painful condition only without an epilepsy code', () => {
+    const issues = FOUR_ISSUES.map((d) => med(d, ANTIEPILEPTIC));
+    expect(only({ medications: issues }).conditions).toEqual(['painful_condition']);
+    // With epilepsy coded, however long ago, the same issues treat epilepsy instead.
+    expect(only({ medications: issues, observations: [obs('2001-01-01', EPILEPSY)] }).conditions).toEqual([
+      'epilepsy',
+    ]);
+  });
+
+  it('needs psoriasis or eczema coded and 4 treatment issues in 12 months; 3 is not enough', () => {
+    const dx = [obs('2010-01-01', PSORIASIS)];
+    const three = FOUR_ISSUES.slice(0, 3).map((d) => med(d, EMOLLIENT_OR_STEROID));
+    expect(only({ observations: dx, medications: three }).conditions).toEqual([]);
+    const four = FOUR_ISSUES.map((d) => med(d, EMOLLIENT_OR_STEROID));
+    expect(only({ observations: dx, medications: four }).conditions).toEqual(['psoriasis_eczema']);
+    expect(only({ medications: four }).conditions).toEqual([]);
+  });
+
+  it('counts treated constipation and depression or anxiety from 4 issues in 12 months', () => {
+    expect(only({ medications: FOUR_ISSUES.map((d) => med(d, LAXATIVE)) }).conditions).toEqual([
+      'constipation',
+    ]);
+    expect(only({ medications: FOUR_ISSUES.slice(1).map((d) => med(d, LAXATIVE)) }).conditions).toEqual([]);
+    expect(only({ medications: FOUR_ISSUES.map((d) => med(d, ANTIDEPRESSANT)) }).conditions).toEqual([
+      'depression_anxiety',
+    ]);
+  });
+
+  it('counts mixed anxiety and depressive disorder as one condition', () => {
+    const row = only({ observations: [obs('2026-06-01', '231504006')] });
+    expect(row.conditions).toEqual(['depression_anxiety']);
+    expect(row.condition_count).toBe(1);
+  });
+
   it('counts depression coded 11 months ago but not 13 months ago', () => {
     expect(only({ observations: [obs('2025-08-30', DEPRESSION)] }).conditions).toEqual([]);
-    expect(only({ observations: [obs('2025-10-30', DEPRESSION)] }).conditions).toEqual(['depression']);
+    expect(only({ observations: [obs('2025-10-30', DEPRESSION)] }).conditions).toEqual([
+      'depression_anxiety',
+    ]);
   });
 
   it('counts cancer only when first coded within 5 years, however recent the latest code', () => {
@@ -252,7 +301,7 @@ describe('conditions', () => {
     const row = only({
       observations: [obs('2020-01-01', CKD), obs('2026-01-01', DEPRESSION), obs('2021-01-01', ASTHMA)],
     });
-    expect(row.conditions).toEqual(['ckd_3_5', 'depression']);
+    expect(row.conditions).toEqual(['ckd_3_5', 'depression_anxiety']);
     expect(row.condition_count).toBe(2);
   });
 });
@@ -334,6 +383,13 @@ describe('eFI-style deficits', () => {
     expect(row.efi_score).toBe(1 / 36);
   });
 
+  it('counts drugs from BNF chapters 1-15 only: dressings and appliances are not polypharmacy', () => {
+    const four = chemicals.slice(0, 4).map((c) => med('2026-06-01', `${c}AAAAAA`));
+    // A dressing (chapter 20) and an appliance (chapter 21), as the NHSBSA codes them.
+    const withDevices = [...four, med('2026-06-01', '200100001AAAAAA'), med('2026-06-01', '210110006AAAAAA')];
+    expect(only({ medications: withDevices }).efi_deficits).toEqual([]);
+  });
+
   it('counts a chemical once across presentations and ignores issues outside 12 months', () => {
     const four = chemicals.slice(0, 4).map((c) => med('2026-06-01', `${c}AAAAAA`));
     const samePresentationAgain = [...four, med('2026-07-01', `${chemicals[0]}ABABAB`)];
@@ -377,6 +433,13 @@ describe('Hospital Frailty Risk Score', () => {
     const row = only({ activity: [spell('2026-01-01', 'F00')] });
     expect(row.hfrs).toBe(7.1);
     expect(row.frailty_rules).toEqual(['hfrs']);
+  });
+
+  it('reads admitted-patient spells only, not outpatient or A&E diagnoses', () => {
+    for (const setting of ['APC_NEL', 'APC_EL', 'APC_DC'])
+      expect(only({ activity: [spell('2026-01-01', 'F00', null, setting)] }).hfrs, setting).toBe(7.1);
+    for (const setting of ['OP', 'AE'])
+      expect(only({ activity: [spell('2026-01-01', 'F00', null, setting)] }).hfrs, setting).toBe(0);
   });
 
   it('sums distinct 3-character codes, counting a repeated code once', () => {

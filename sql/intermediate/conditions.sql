@@ -88,6 +88,15 @@ issue_counts as (
     join window_days w on w.day = i.issue_date and w.within_months = i.within_months
     group by all
 ),
+undiagnosed_only as (
+    -- Criteria that count a drug only without a diagnosis (anti-epileptics as analgesia, not
+    -- for epilepsy): the patients with such a code on or before each date, who are left out.
+    select r.ref, o.patient_key, cr.rule_no
+    from listed_observation o
+    join rules cr on cr.unless_codelist = o.codelist
+    join refs r on o.recorded_date <= r.ref_date
+    group by all
+),
 criteria_met as (
     -- One branch per rule kind, so every join is on keys.
     select r.ref, f.patient_key, cr.condition_no
@@ -104,11 +113,12 @@ criteria_met as (
     from diagnosis_dates d
     join rules cr using (rule_no)
     join issue_counts i using (ref, patient_key, rule_no)
-    where cr.kind = 'treated' and i.issues >= 1
+    where cr.kind = 'treated' and i.issues >= cr.min_issues
     union
     select i.ref, i.patient_key, cr.condition_no
     from issue_counts i
     join rules cr using (rule_no)
+    anti join undiagnosed_only u using (ref, patient_key, rule_no)
     where cr.kind = 'prescriptions' and i.issues >= cr.min_issues
 ),
 resolvable as (

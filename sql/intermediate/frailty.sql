@@ -1,5 +1,6 @@
 -- patient_drugs: one row per reference date per patient with issues in the 12 months to it:
--- how many distinct drugs (BNF chemical substances); polypharmacy and the models read it.
+-- how many distinct drugs (BNF chemical substances from the chapters polypharmacy counts, 1-15:
+-- no dressings or appliances); polypharmacy and the models read it.
 -- patient_deficit: one row per reference date per eligible patient per eFI-style deficit;
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
@@ -7,6 +8,7 @@ create or replace table patient_drugs as
 select y.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
 from stg_medication m
 join days_before(12) y on y.day = m.issue_date
+where left(m.bnf_chemical, 2) between getvariable('polypharmacy_chapter_from') and getvariable('polypharmacy_chapter_to')
 group by all;
 
 create or replace table patient_deficit as
@@ -57,6 +59,8 @@ hfrs_codes as (
     -- Read on the dates the models and the cohorts use, not the earlier dates kept for the
     -- experience rating's record, whose windows reach back before the delivery's secondary care.
     join days_before(getvariable('hfrs_months')) w on w.day = a.start_date and w.years_back <= 2
+    -- Admitted-patient spells only, as Gilbert et al. scored them.
+    where list_contains(getvariable('hfrs_settings'), a.setting)
 ),
 hfrs as (
     select c.ref, c.patient_key, round(sum(h.points), 1) as hfrs

@@ -31,7 +31,8 @@ export function headline(d: ReportData): string {
   const about: Record<string, string> = {
     'all adults': `aged ${r.adultAge} and over`,
     multimorbidity: `${r.multimorbidityMin} or more chronic conditions`,
-    frailty: 'moderate or severe frailty (coded, eFI-style or HFRS)',
+    frailty:
+      'coded moderate or severe frailty, eFI-style moderate or severe, or HFRS intermediate or high risk',
     'high cost': `predicted cost at least ${r.highCostMultiple}× the adult mean`,
     'any cohort': 'in at least one of the three cohorts',
   };

@@ -1,8 +1,20 @@
-// The codes the generator may write, derived from the project's own codelists so that
-// what it writes and what the pipeline counts share one source.
+// The codes the generator may write. A condition's codes are drawn from the whole published
+// list its codelist was derived from, skewed as GP records are (most entries use a handful of
+// common concepts, the rest a long tail), so a list cut short shows as disagreement with the
+// ground truth; beside them, published near-miss codes the rules must not count.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { conditions } from '../../pipeline/conditions.ts';
 import { deficits, CODED_FRAILTY } from '../../pipeline/frailty.ts';
-import { loadCodelists, loadHfrsPoints, type Codelist } from '../codelists.ts';
+import {
+  deriveCodelists,
+  loadCodelists,
+  loadHfrsPoints,
+  nearMissCodes,
+  SOURCE_DIR,
+  type Codelist,
+} from '../codelists.ts';
 import { verhoeffValid } from '../snomed.ts';
 import type { Rng } from './random.ts';
 
@@ -13,8 +25,15 @@ export interface UnrelatedCode {
 }
 
 export interface Codebook {
-  /** Codes of a diagnosis list that belong to no other condition list (so writing one marks only that condition). */
+  /** Codes of a diagnosis list that belong to no other condition list (so writing one marks only
+   * that condition), the common concepts first. */
   diagnosisCodes(list: string): string[];
+  /** One of `codes` (as diagnosisCodes orders them), drawn as records use them: mostly the
+   * first few, otherwise any. */
+  pickCommon(rng: Rng, codes: string[]): string;
+  /** Published codes close to a list that mark nothing. */
+  nearMissCodes(list: string): string[];
+  onList(list: string, code: string): boolean;
   medicationCodes(list: string): string[];
   /** Codes of an eFI-style deficit list that mark no chronic condition. */
   deficitOnlyCodes(list: string): string[];
@@ -22,6 +41,8 @@ export interface Codebook {
   frailtySeverityOf(code: string): 'mild' | 'moderate' | 'severe' | null;
   breakCheckDigit(code: string, rng: Rng): string;
   background: string[];
+  /** BNF chemical codes of dressings and appliances (chapters 20-23). */
+  appliances: string[];
   unrelated: UnrelatedCode[];
   hfrsCodes: string[];
   otherIcd10: string[];
@@ -52,10 +73,18 @@ const OTHER_ICD10 = [
   'L02',
 ];
 
+// Most records use a handful of concepts: this many take this share of the draws, and every
+// code of the list (those included) shares the rest evenly.
+const COMMON_CONCEPTS = 5;
+const COMMON_SHARE = 0.6;
+
 export function buildCodebook(): Codebook {
   const lists = loadCodelists();
-  const get = (id: string): Codelist => {
-    const l = lists.get(id);
+  // A derived list's codes come from its published sources, not from the list file the
+  // pipeline reads: a list cut short then misses codes the records carry.
+  const published = deriveCodelists();
+  const get = (id: string): Pick<Codelist, 'codes'> => {
+    const l = published.get(id) ?? lists.get(id);
     if (!l) throw new Error(`codelist ${id} is declared but missing from pipeline/codelists/index.csv`);
     return l;
   };
@@ -93,7 +122,12 @@ export function buildCodebook(): Codebook {
   const diagnosisCodes = (id: string) => {
     let out = memo.get(id);
     if (!out) {
-      const own = codes(id).filter((c) => owners.get(c)!.size === 1);
+      // The shortest terms name the general concepts ("Asthma", "Malignant neoplasm of
+      // breast"), which records use most; the qualified ones follow.
+      const own = get(id)
+        .codes.filter((c) => owners.get(c.code)!.size === 1)
+        .sort((a, b) => a.term.length - b.term.length || (a.code < b.code ? -1 : 1))
+        .map((c) => c.code);
       out = own.length ? own : codes(id);
       memo.set(id, out);
     }
@@ -125,12 +159,30 @@ export function buildCodebook(): Codebook {
         ? { code, unit: 'kg', value: (rng: Rng) => (50 + rng.next() * 60).toFixed(1) }
         : { code, unit: '', value: () => '' },
     );
+  const nearMiss = new Map<string, string[]>();
+  for (const [list, dropped] of nearMissCodes(published))
+    nearMiss.set(
+      list,
+      [...new Set(dropped.map((c) => c.code))].filter((c) => !everyListed.has(c) && verhoeffValid(c)),
+    );
   const allMedCodes = new Set(medOwners.keys());
   const background = codes('med_background').filter((c) => !allMedCodes.has(c));
   const hfrsPoints = loadHfrsPoints();
+  const bnf: { chapter_code: string; code: string }[] = parse(
+    readFileSync(join(SOURCE_DIR, 'nhsbsa-bnf', 'bnf-chemical-substances.csv')),
+    { columns: true },
+  );
+  const appliances = bnf.filter((r) => r.chapter_code >= '20').map((r) => r.code);
 
   return {
     diagnosisCodes,
+    pickCommon: (rng, list) =>
+      rng.chance(COMMON_SHARE)
+        ? list[rng.int(0, Math.min(COMMON_CONCEPTS, list.length) - 1)]!
+        : rng.pick(list),
+    nearMissCodes: (list) => nearMiss.get(list) ?? [],
+    onList: (list, code) =>
+      (owners.get(code)?.has(list) ?? false) || (deficitOf.get(code) ?? []).includes(list),
     medicationCodes,
     deficitOnlyCodes,
     deficitsOfCode: (code) => deficitOf.get(code) ?? [],
@@ -143,6 +195,7 @@ export function buildCodebook(): Codebook {
       }
     },
     background,
+    appliances,
     unrelated,
     hfrsCodes: [...hfrsPoints.keys()],
     otherIcd10: OTHER_ICD10.filter((c) => !hfrsPoints.has(c)),

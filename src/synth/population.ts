@@ -13,7 +13,7 @@
 // activity costing the national unit cost times a mean-one log-normal. Expected cost in a
 // year is therefore R * sum(base rate * unit cost).
 import { conditions, type ConditionDeclaration, type Criterion } from '../../pipeline/conditions.ts';
-import { deficits, efiCategory, CODED_FRAILTY, EFI_DEFICIT_COUNT } from '../../pipeline/frailty.ts';
+import { deficits, efiCategory, CODED_FRAILTY, EFI_DEFICIT_COUNT, HFRS } from '../../pipeline/frailty.ts';
 import type { Setting } from '../contract.ts';
 import { addMonths, ageOn, isoOf, monthStart } from './calendar.ts';
 import { hash, hashUnit, Rng } from './random.ts';
@@ -269,9 +269,18 @@ export function generatePatient(
     const isActive = rng.next() < sigmoid(logit(prev) - 0.1 + 0.9 * z + dep);
     const isNoise = !isActive && rng.next() < Math.min(0.25, 1.5 * prev);
     if (!isActive && !isNoise) continue;
-    const criterion: Criterion = c.criteria.length > 1 && rng.chance(0.3) ? c.criteria[1]! : c.criteria[0]!;
+    // The first criterion mostly, another now and then; a drug counted only without a
+    // diagnosis (anti-epileptics for pain) is not chosen for someone with that diagnosis.
+    let criterion: Criterion =
+      c.criteria.length > 1 && rng.chance(0.3)
+        ? c.criteria[rng.int(1, c.criteria.length - 1)]!
+        : c.criteria[0]!;
+    if (criterion.kind === 'prescriptions' && criterion.unlessDiagnosed) {
+      const list = criterion.unlessDiagnosed;
+      if (obs.some((o) => book.onList(list, o.code))) criterion = c.criteria[0]!;
+    }
     const dx = 'codelist' in criterion ? book.diagnosisCodes(criterion.codelist) : [];
-    const pickDx = () => rng.pick(dx);
+    const pickDx = () => book.pickCommon(rng, dx);
     if (isActive) {
       active.push(c.id);
       let first: number;
@@ -303,7 +312,9 @@ export function generatePatient(
           code(first, pickDx());
           const meds_ = book.medicationCodes(criterion.medication);
           series(rng.pick(meds_), Math.max(first, historyStart), asOf - 10, rng.pick([56, 84, 112]));
-          meds.push({ day: recent(), bnf: rng.pick(meds_) });
+          const chem = rng.pick(meds_);
+          for (const day of distinctDays(rng, criterion.minIssues ?? 1, window12 + 10, asOf - 10))
+            meds.push({ day, bnf: chem });
           break;
         }
         case 'prescriptions': {
@@ -324,8 +335,11 @@ export function generatePatient(
           const kinds = ['future', 'brokenCheckDigit'];
           if (criterion.withinMonths || criterion.firstWithinMonths) kinds.push('outOfWindow');
           if (c.resolved) kinds.push('resolved', 'resolved');
+          const nearMiss = book.nearMissCodes(criterion.codelist);
+          if (nearMiss.length) kinds.push('nearMiss', 'nearMiss');
           const kind = rng.pick(kinds);
           if (kind === 'future') code(asOf + rng.int(5, 200), pickDx());
+          else if (kind === 'nearMiss') code(recent(), rng.pick(nearMiss));
           else if (kind === 'brokenCheckDigit') code(pastOnset(), book.breakCheckDigit(pickDx(), rng));
           else if (kind === 'resolved') {
             const d = rng.int(Math.max(birthDay + 200, asOf - 15 * YEAR), asOf - 100);
@@ -345,7 +359,23 @@ export function generatePatient(
           break;
         }
         case 'treated': {
+          const nearMiss = book.nearMissCodes(criterion.codelist);
+          if (nearMiss.length && rng.chance(0.4)) {
+            // Treated, but the code is a near miss (asthma resolved, say).
+            code(pastOnset(), rng.pick(nearMiss));
+            const chem = rng.pick(book.medicationCodes(criterion.medication));
+            for (const day of distinctDays(rng, criterion.minIssues ?? 1, window12 + 10, asOf - 10))
+              meds.push({ day, bnf: chem });
+            break;
+          }
           code(pastOnset(), pickDx());
+          if ((criterion.minIssues ?? 1) > 1 && rng.chance(0.5)) {
+            // Treated, but less often than the rule asks.
+            const chem = rng.pick(book.medicationCodes(criterion.medication));
+            for (const day of distinctDays(rng, criterion.minIssues! - 1, window12 + 10, asOf - 10))
+              meds.push({ day, bnf: chem });
+            break;
+          }
           // Treatment stopped more than a year ago.
           meds.push({
             day: rng.int(asOf - 2 * YEAR, window12 - 10),
@@ -373,7 +403,7 @@ export function generatePatient(
       if (!d.codelist) continue;
       const safe = book.deficitOnlyCodes(d.codelist);
       if (!safe.length) continue;
-      const p = sigmoid(logit(d.prevalence65 * ageF) - 0.2 + 0.65 * f);
+      const p = sigmoid(logit(d.prevalence65 * ageF) - 0.05 + 0.65 * f);
       if (rng.next() < p) {
         const day = rng.int(Math.max(birthDay + 200, asOf - 12 * YEAR), asOf - 10);
         code(day, rng.pick(safe));
@@ -389,6 +419,8 @@ export function generatePatient(
   const nDrugs = Math.min(background.length, rng.poisson(drugMean));
   const chosen = new Set<string>();
   while (chosen.size < nDrugs) chosen.add(rng.pick(background));
+  // Dressings and appliances (BNF chapters 20-23), which polypharmacy does not count.
+  if (age >= 65 && rng.chance(0.15)) for (let i = 0; i < 3; i++) chosen.add(rng.pick(book.appliances));
   for (const chem of chosen) {
     const from = Math.max(historyStart, rng.chance(0.8) ? historyStart : rng.int(historyStart, asOf - 30));
     const to = rng.chance(0.85) ? asOf - 1 : rng.int(from, asOf - 1);
@@ -459,7 +491,9 @@ export function generatePatient(
               ? rng.int(1, 5)
               : 0;
         const end = setting.startsWith('APC') ? Math.min(start + los, asOf) : null;
-        const diagnoses = setting.startsWith('APC') ? admissionDiagnoses(rng, book, f, age) : [];
+        // A&E and outpatient lines carry a diagnosis now and then; the HFRS must not read them.
+        const diagnoses =
+          setting.startsWith('APC') || rng.chance(0.3) ? admissionDiagnoses(rng, book, f, age) : [];
         const cost = rng.chance(0.05)
           ? null
           : Math.round(UNIT_COST[setting] * rng.lognormalUnitMean(0.6) * 100) / 100;
@@ -521,6 +555,8 @@ export function generatePatient(
   };
 }
 
+const POLYPHARMACY = deficits.find((d) => d.distinctDrugs)!.distinctDrugs!;
+
 function admissionDiagnoses(rng: Rng, book: Codebook, f: number, age: number): string[] {
   const frailShare = sigmoid(-2.6 + 0.9 * f + (age >= 75 ? 1.2 : age >= 65 ? 0.6 : 0));
   const out: string[] = [];
@@ -545,8 +581,13 @@ function countDeficits(
   }
   const windowStart = addMonths(asOf, -12);
   const drugs = new Set<string>();
-  for (const m of meds) if (m.day > windowStart && m.day <= asOf) drugs.add(m.bnf);
-  if (drugs.size >= 5) found.add('polypharmacy');
+  const { min, bnfChapters } = POLYPHARMACY;
+  for (const m of meds) {
+    const chapter = m.bnf.slice(0, 2);
+    if (chapter < bnfChapters.from || chapter > bnfChapters.to) continue;
+    if (m.day > windowStart && m.day <= asOf) drugs.add(m.bnf);
+  }
+  if (drugs.size >= min) found.add('polypharmacy');
   return [...found].sort();
 }
 
@@ -568,8 +609,10 @@ function latestCodedFrailty(
 function hfrsOf(book: Codebook, activity: ActivityEvent[], asOf: number): number {
   const from = addMonths(asOf, -24);
   const codes = new Set<string>();
+  const admitted: readonly string[] = HFRS.settings;
   for (const a of activity)
-    if (a.start > from && a.start <= asOf) for (const d of a.diagnoses) codes.add(d.slice(0, 3));
+    if (admitted.includes(a.setting) && a.start > from && a.start <= asOf)
+      for (const d of a.diagnoses) codes.add(d.slice(0, 3));
   let score = 0;
   for (const c of codes) score += book.hfrsPoints.get(c) ?? 0;
   return Math.round(score * 10) / 10;

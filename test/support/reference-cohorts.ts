@@ -35,6 +35,8 @@ export interface RefMedication {
 
 export interface RefActivity {
   pseudo_id: string;
+  /** APC_NEL, APC_EL, APC_DC, OP or AE */
+  setting: string;
   start_date: string;
   primary_diagnosis: string | null;
   /** ';'-separated */
@@ -121,7 +123,10 @@ export function referenceCohorts(input: RefInput, codelists = loadCodelists()): 
         present = datesOfCodes(observations, codesOf(codelists, deficit.codelist)).length > 0;
       } else if (deficit.distinctDrugs !== undefined) {
         const chemicals = new Set<string>();
+        const { from, to } = deficit.distinctDrugs.bnfChapters;
         for (const m of medications) {
+          const chapter = m.bnf_code.slice(0, 2);
+          if (chapter < from || chapter > to) continue;
           if (inWindow(m.issue_date, ref, deficit.distinctDrugs.withinMonths)) chemicals.add(chemicalOf(m));
         }
         present = chemicals.size >= deficit.distinctDrugs.min;
@@ -238,7 +243,10 @@ function criterionHolds(
       ref,
       criterion.withinMonths,
     );
-    return diagnosed && issues >= 1;
+    return diagnosed && issues >= (criterion.minIssues ?? 1);
+  }
+  if (criterion.unlessDiagnosed !== undefined) {
+    if (datesOfCodes(observations, codesOf(codelists, criterion.unlessDiagnosed)).length > 0) return false;
   }
   const issues = issuesInWindow(
     medications,
@@ -278,7 +286,9 @@ function codedFrailtyOf(
 
 function hfrsOf(activity: RefActivity[], ref: string, points: Map<string, number>): number {
   const prefixes = new Set<string>();
+  const admitted: readonly string[] = HFRS.settings;
   for (const a of activity) {
+    if (!admitted.includes(a.setting)) continue;
     if (!inWindow(a.start_date, ref, HFRS.withinMonths)) continue;
     const codes: string[] = [];
     if (a.primary_diagnosis !== null) codes.push(a.primary_diagnosis);
