@@ -1,10 +1,11 @@
 // `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, then
-// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined.
+// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined
+// or a commissioner table was withheld by the disclosure audit.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
-import type { Config } from './config.ts';
+import { checkDisclosureFloors, type Config } from './config.ts';
 import { openWorkDb, runSqlFiles } from './db.ts';
 import { DeliveryError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -56,6 +57,11 @@ function unchangedSince(outDir: string, ctx: RunContext): string | null {
   }
 }
 
+/** Commissioner tables not published because their disclosure audit could not pass. */
+function withheldTables(manifest: RunContext['manifest']): string[] {
+  return (manifest.commissioner as { withheld?: string[] } | undefined)?.withheld ?? [];
+}
+
 export function newRunId(now: Date): string {
   return `${now
     .toISOString()
@@ -70,6 +76,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const deliveryDir = resolve(opts.deliveryDir);
   if (opts.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf))
     throw new DeliveryError('--as-of must be a date, YYYY-MM-DD');
+  // Before anything runs: a refused configuration leaves no trace.
+  const belowFloors = checkDisclosureFloors(opts.config);
 
   const lock = acquireLock(outDir, runId);
   try {
@@ -100,9 +108,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       runDir,
       softwareVersion: opts.softwareVersion,
       startedAt: now,
-      manifest: {},
+      manifest: belowFloors.length ? { disclosure_below_floors: belowFloors } : {},
       timings: [],
     };
+    if (belowFloors.length)
+      opts.log.warn('disclosure settings below their floors, allowed by disclosure.allowBelowFloors', {
+        settings: belowFloors.join('; '),
+      });
     let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
@@ -163,7 +175,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       asOf: ctx.asOf,
       runDir: ctx.runDir,
       exitCode:
-        quarantined.length || (ctx.manifest.quarantined_files as unknown[]).length
+        quarantined.length ||
+        (ctx.manifest.quarantined_files as unknown[]).length ||
+        withheldTables(ctx.manifest).length
           ? EXIT.quarantined
           : EXIT.ok,
       quarantined,
