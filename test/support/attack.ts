@@ -36,12 +36,15 @@ export interface Finding {
 export interface AttackResult {
   /** Suppressed figures attacked (cells x measures). */
   hidden: number;
-  /** Figures pinned to a single value. */
+  /** Figures pinned: a count to a single value, a cost to within PINNED_POUNDS. */
   exact: Finding[];
   /** Figures narrowed below the protection (exact ones included). */
   narrowed: Finding[];
   relations: number;
 }
+
+/** A cost known to within this many pounds counts as recovered (one bill, give or take rounding). */
+const PINNED_POUNDS = 10;
 
 const TABLES = ['cohort_summary', 'tier_summary', 'cohort_by_age_sex', 'cohort_by_deprivation', 'attrition'];
 
@@ -318,7 +321,7 @@ export async function attack(
         const single =
           measure === 'patients'
             ? Math.floor(finding.high + 1e-6) <= Math.ceil(finding.low - 1e-6)
-            : finding.high - finding.low < 1;
+            : finding.high - finding.low < PINNED_POUNDS;
         if (single) result.exact.push(finding);
       }
     } finally {
