@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import { queryRows, readColumns, runSqlFile, type Row } from './db.ts';
-import {
-  applyDisclosureControl,
-  type AdditiveSet,
-  type PublishedCell,
-  type RawCell,
-  type SuppressionRules,
-} from './disclosure.ts';
+import { type AdditiveSet, type PublishedCell, type RawCell, type SuppressionRules } from './disclosure.ts';
+import { countProtection } from './config.ts';
+import { protectWithAudit, type AuditedRelease, type Protection } from './disclosure-audit.ts';
 import { IntegrityError } from './errors.ts';
 import { ensureDir, sealFile, writeFileDurable } from './files.ts';
 import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
@@ -303,13 +299,12 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
           total: byGroup.get(g.total)!.get(b)!,
           parts: g.parts.map((p) => byGroup.get(p)!.get(b)!),
         });
-    // Breakdown cells within each group.
+    // Breakdown cells within each group (practices have none).
     for (const byBreakdown of byGroup.values()) {
-      for (const kind of ['age_sex', 'deprivation'])
-        sets.push({
-          total: byBreakdown.get(allKey)!,
-          parts: [...byBreakdown].filter(([k]) => k.startsWith(`${kind}\u0001`)).map(([, id]) => id),
-        });
+      for (const kind of ['age_sex', 'deprivation']) {
+        const parts = [...byBreakdown].filter(([k]) => k.startsWith(`${kind}\u0001`)).map(([, id]) => id);
+        if (parts.length) sets.push({ total: byBreakdown.get(allKey)!, parts });
+      }
     }
     // Organisations within their parent, for every group and breakdown cell.
     const kids = children.get(org);
@@ -317,8 +312,11 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
     if (kids.some((k) => !index.has(k)))
       throw new IntegrityError('commissioner cells are missing an organisation');
     for (const [group, byBreakdown] of byGroup)
-      for (const [b, id] of byBreakdown)
-        sets.push({ total: id, parts: kids.map((k) => index.get(k)!.get(group)!.get(b)!) });
+      for (const [b, id] of byBreakdown) {
+        const parts = kids.map((k) => index.get(k)!.get(group)!.get(b));
+        // Breakdown cells of a PCN, or of a place made of practices, have none below them.
+        if (parts.every((p) => p !== undefined)) sets.push({ total: id, parts });
+      }
   }
 
   const ids = attritionIds(agg, index);
@@ -344,17 +342,93 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
 export interface ControlledAggregates {
   groups: { cell: GroupCell; published: PublishedCell }[];
   attrition: (AttritionCell & { published: PublishedCell })[];
+  audit: Omit<AuditedRelease, 'published'>;
 }
 
 export function rulesFrom(config: RunContext['config']): SuppressionRules {
-  return { min: 1, max: config.disclosure.suppressBelow - 1, roundTo: config.disclosure.roundTo };
+  return {
+    min: 1,
+    max: config.disclosure.suppressBelow - 1,
+    roundTo: config.disclosure.roundTo,
+    costRoundTo: config.disclosure.costRoundTo,
+  };
 }
 
-/** Disclosure control over all the commissioner cells at once. */
-export function controlAggregates(
+export function protectionFrom(config: RunContext['config']): Protection {
+  return { count: countProtection(config), cost: config.disclosure.costProtection };
+}
+
+/** The published tables each cell appears in: a withheld table takes its cells with it. */
+function tablesOfCells(
+  agg: CommissionerAggregates,
+  attritionCells: readonly string[],
+): Map<string, string[]> {
+  const typeOf = new Map(agg.definitions.map((d) => [d.cohort, d.group_type]));
+  const tables = new Map<string, string[]>();
+  for (const c of agg.groups) {
+    const type = typeOf.get(c.cohort);
+    const names =
+      c.breakdown === 'age_sex'
+        ? ['cohort_by_age_sex']
+        : c.breakdown === 'deprivation'
+          ? ['cohort_by_deprivation']
+          : type === 'all'
+            ? ['cohort_summary', 'tier_summary']
+            : type === 'tier'
+              ? ['tier_summary']
+              : ['cohort_summary'];
+    tables.set(groupCellId(c), names);
+  }
+  for (const id of attritionCells) {
+    const names = tables.get(id);
+    if (names) names.push('attrition');
+    else tables.set(id, ['attrition']);
+  }
+  return tables;
+}
+
+/**
+ * For each PCN and place, the cells of it and of every organisation inside it: the blocks in
+ * which the audit looks for other tables that agree with everything outside (smallest first).
+ */
+function auditBlocks(agg: CommissionerAggregates, attrition: readonly string[]): string[][] {
+  const practices = new Map<string, Set<string>>();
+  const order = new Map<string, number>();
+  for (const m of agg.organisations) {
+    const key = orgKey(m.level, m.org_code);
+    if (!practices.has(key)) practices.set(key, new Set());
+    practices.get(key)!.add(m.practice_code);
+    order.set(key, m.level_order);
+  }
+  const cellsOf = new Map<string, string[]>();
+  const add = (org: string, id: string) => {
+    if (!cellsOf.has(org)) cellsOf.set(org, []);
+    cellsOf.get(org)!.push(id);
+  };
+  for (const c of agg.groups) add(orgKey(c.level, c.org_code), groupCellId(c));
+  agg.attrition.forEach((a, i) => {
+    if (attrition[i] === attritionCellId(a)) add(orgKey(a.level, a.org_code), attrition[i]!);
+  });
+  const levels = [...new Set(order.values())].sort((a, b) => a - b);
+  // Neither a practice (its totals are pinned by its PCN's) nor the system (the whole table).
+  const middle = new Set(levels.slice(1, -1));
+  return [...practices.keys()]
+    .filter((org) => middle.has(order.get(org)!))
+    .sort((a, b) => order.get(a)! - order.get(b)! || (a < b ? -1 : 1))
+    .map((org) => {
+      const mine = practices.get(org)!;
+      return [...practices]
+        .filter(([, ps]) => [...ps].every((p) => mine.has(p)))
+        .flatMap(([inside]) => cellsOf.get(inside) ?? []);
+    });
+}
+
+/** Disclosure control over all the commissioner cells at once, audited. */
+export async function controlAggregates(
   agg: CommissionerAggregates,
   rules: SuppressionRules,
-): ControlledAggregates {
+  protection: Protection,
+): Promise<ControlledAggregates> {
   const cells: RawCell[] = [
     ...agg.groups.map((c) => ({
       id: groupCellId(c),
@@ -366,10 +440,19 @@ export function controlAggregates(
   agg.attrition.forEach((a, i) => {
     if (ids[i] === attritionCellId(a)) cells.push({ id: ids[i], patients: a.patients });
   });
-  const published = applyDisclosureControl(cells, additiveSets(agg), rules);
+  const tables = tablesOfCells(agg, [...new Set(ids)]);
+  const { published, ...audit } = await protectWithAudit(
+    cells,
+    additiveSets(agg),
+    rules,
+    protection,
+    (id) => tables.get(id)!,
+    auditBlocks(agg, ids),
+  );
   return {
     groups: agg.groups.map((cell) => ({ cell, published: published.get(groupCellId(cell))! })),
     attrition: agg.attrition.map((a, i) => ({ ...a, published: published.get(ids[i]!)! })),
+    audit,
   };
 }
 
@@ -448,6 +531,7 @@ export interface CommissionerSummary {
   tables: Record<string, number>;
   cells: number;
   suppressed: number;
+  audit: ControlledAggregates['audit'];
   seconds: number;
 }
 
@@ -455,7 +539,9 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
   const started = performance.now();
   const { conn } = ctx;
   const rules = rulesFrom(ctx.config);
-  const controlled = controlAggregates(await commissionerAggregates(conn), rules);
+  const protection = protectionFrom(ctx.config);
+  const controlled = await controlAggregates(await commissionerAggregates(conn), rules, protection);
+  const withheld = new Set(controlled.audit.withheld);
 
   await appendTable(
     conn,
@@ -508,7 +594,11 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
       ['key', 'VARCHAR'],
       ['value', 'VARCHAR'],
     ],
-    metadata(ctx, rules).map(([key, value], ordinal) => ({ ordinal, key, value })),
+    metadata(ctx, rules, protection, controlled.audit.withheld).map(([key, value], ordinal) => ({
+      ordinal,
+      key,
+      value,
+    })),
   );
 
   const dir = join(ctx.runDir, 'commissioner');
@@ -518,7 +608,9 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
   await conn.run(`attach ${quotedString(dbFile)} as summary`);
   try {
     for (const t of SUMMARY_TABLES) {
-      await conn.run(`create table summary.${quotedIdentifier(t.name)} as ${t.sql}`);
+      // A withheld table keeps its columns, so queries and feeds still run, and loses its rows.
+      const sql = withheld.has(t.name) ? `select * from (${t.sql}) where false` : t.sql;
+      await conn.run(`create table summary.${quotedIdentifier(t.name)} as ${sql}`);
       tables[t.name] = Number(
         (await queryRows(conn, `select count(*) as n from summary.${quotedIdentifier(t.name)}`))[0]!.n,
       );
@@ -528,7 +620,10 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
     await conn.run('detach summary');
   }
   sealFile(dbFile);
-  writeFileDurable(join(dir, 'README.txt'), commissionerReadme(ctx, rules));
+  writeFileDurable(
+    join(dir, 'README.txt'),
+    commissionerReadme(ctx, rules, protection, controlled.audit.withheld),
+  );
   for (const t of [
     'published_group_value',
     'published_group_cell',
@@ -541,6 +636,7 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
     tables,
     cells: controlled.groups.length + controlled.attrition.length,
     suppressed: [...controlled.groups, ...controlled.attrition].filter((c) => c.published.suppressed).length,
+    audit: controlled.audit,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -569,7 +665,12 @@ async function exportTable(conn: DuckDBConnection, database: string, table: stri
   sealFile(csv);
 }
 
-function metadata(ctx: RunContext, rules: SuppressionRules): [string, string][] {
+function metadata(
+  ctx: RunContext,
+  rules: SuppressionRules,
+  protection: Protection,
+  withheld: readonly string[],
+): [string, string][] {
   const c = ctx.config;
   return [
     ['run_id', ctx.runId],
@@ -595,11 +696,11 @@ function metadata(ctx: RunContext, rules: SuppressionRules): [string, string][] 
     ],
     [
       'costs',
-      'observed: secondary-care cost in the 12 months to the as-of date; predicted: the next 12 months; GBP, rounded to the pound',
+      `observed: secondary-care cost in the 12 months to the as-of date; predicted: the next 12 months; GBP, rounded to the nearest ${rules.costRoundTo} (half up), so a shown cost only bounds the true one`,
     ],
     [
       'disclosure: small counts',
-      `counts ${rules.min} to ${rules.max} suppressed (patients NULL, suppressed true); 0 is shown`,
+      `counts ${rules.min} to ${rules.max} suppressed (patients NULL, suppressed true); 0 is shown and is never suppressed, so a suppressed count is at least 1`,
     ],
     [
       'disclosure: rounding',
@@ -609,12 +710,34 @@ function metadata(ctx: RunContext, rules: SuppressionRules): [string, string][] 
       'disclosure: secondary',
       'where one cell of a set that adds up to a total is suppressed, the next smallest is suppressed too, across practices within PCNs, PCNs within places, places within the system, groups, age-sex cells, quintiles and the attrition table',
     ],
+    [
+      'disclosure: audit',
+      `every table of this folder taken together as one system of sums, an attacker's linear programme cannot narrow any suppressed count to fewer than ${protection.count + 1} values (an interval ${protection.count} wide) or any suppressed cost to an interval under GBP ${protection.cost}; cells were suppressed until it could not`,
+    ],
+    [
+      'disclosure: breakdowns',
+      'age-sex and deprivation breakdowns are published for PCNs, places and the system, not for practices: at practice level their cells are so small that the zeros alone would show which cohort and tier whole age bands of a practice are in',
+    ],
+    [
+      'disclosure: withheld tables',
+      withheld.length
+        ? `${withheld.join(', ')}: no suppression pattern passed the audit, so these tables have no rows in this run`
+        : 'none',
+    ],
     ['disclosure: costs', 'costs are NULL wherever the count is suppressed'],
-    ['source', 'Hospital Episode Statistics disclosure rules (NHS Digital)'],
+    [
+      'source',
+      "Hospital Episode Statistics disclosure rules (NHS Digital, HES analysis guide); protection intervals and audit as in the tau-ARGUS manual and ONS's guidance on small counts",
+    ],
   ];
 }
 
-function commissionerReadme(ctx: RunContext, rules: SuppressionRules): string {
+function commissionerReadme(
+  ctx: RunContext,
+  rules: SuppressionRules,
+  protection: Protection,
+  withheld: readonly string[],
+): string {
   const tables = SUMMARY_TABLES.map((t) => `  ${t.name.padEnd(22)} ${t.about}`).join('\n');
   return `COMMISSIONER SUMMARIES
 Run ${ctx.runId}, as of ${ctx.asOf}.
@@ -622,9 +745,27 @@ Run ${ctx.runId}, as of ${ctx.asOf}.
 Aggregates only: no patient-level rows and no patient identifiers. Every count of people is
 in a column called patients. Counts from ${rules.min} to ${rules.max} are suppressed (patients is empty
 and suppressed is true), other counts are rounded to the nearest ${rules.roundTo}, and further cells
-are suppressed where a suppressed one could otherwise be worked out by subtraction. Costs
-are empty wherever the count is suppressed. Totals are rounded from exact figures, so they
-need not equal the sum of their rounded parts.
+are suppressed where a suppressed one could otherwise be worked out. Costs are rounded to
+the nearest GBP ${rules.costRoundTo} and are empty wherever the count is suppressed. Totals are
+rounded from exact figures, so they need not equal the sum of their rounded parts. A 0 is
+shown as 0 and never suppressed (the NHS Digital rule), so a suppressed count is at least 1.
+
+Every run is audited before it is published: all tables of this folder are taken together
+as one system of sums (cohorts and their combinations, tiers, breakdowns, practices in
+PCNs in places in the system, the attrition steps) with the rounding of each shown figure,
+and for every suppressed cell the narrowest range a linear programme can prove is worked
+out. No suppressed count can be narrowed to fewer than ${protection.count + 1} values, and no suppressed
+cost to a range under GBP ${protection.cost}; cells were suppressed until that held (the audit
+of tau-ARGUS, with the protection NHS Digital and ONS ask for).${
+    withheld.length
+      ? `
+Withheld in this run (no rows; no suppression pattern passed the audit): ${withheld.join(', ')}.`
+      : ''
+  }
+
+The age-sex and deprivation breakdowns stop at PCN level: a practice's breakdown cells are
+so small that its zeros alone would say which cohort and tier whole age bands of its
+patients are in. Practices have their totals by group in cohort_summary and tier_summary.
 
 Groups (column cohort; group_type says which kind):
   cohort       multimorbidity, frailty, high cost, any cohort (they overlap)

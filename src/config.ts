@@ -4,6 +4,15 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
+/**
+ * The weakest disclosure settings a run accepts without allowBelowFloors. NHS Digital's HES
+ * rules suppress 1 to 7 and round to 5; below 1 to 4 or rounding to less than 5, a
+ * published count comes too close to a person (ONS and the HES analysis guide treat counts
+ * under 5 as small numbers whatever else is done). Costs are rounded to at least GBP 100 so
+ * that a cost never identifies one patient's bill to the pound.
+ */
+export const DISCLOSURE_FLOORS = { suppressBelow: 5, roundTo: 5, costRoundTo: 100 } as const;
+
 const unitCosts = z
   .object({
     APC_NEL: z.number().positive().default(1600).describe('Non-elective admission, GBP'),
@@ -109,16 +118,53 @@ export const configSchema = z
           .int()
           .min(1)
           .default(8)
-          .describe('Counts 1 to this minus one are suppressed'),
+          .describe(
+            `Counts 1 to this minus one are suppressed (at least ${DISCLOSURE_FLOORS.suppressBelow})`,
+          ),
         roundTo: z
           .number()
           .int()
           .min(1)
           .default(5)
-          .describe('Published counts are rounded to the nearest multiple of this'),
+          .describe(
+            `Published counts are rounded to the nearest multiple of this (at least ${DISCLOSURE_FLOORS.roundTo})`,
+          ),
+        costRoundTo: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe(
+            `Published costs (GBP) are rounded to the nearest multiple of this, half up (at least ${DISCLOSURE_FLOORS.costRoundTo})`,
+          ),
+        countProtection: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            'Narrowest interval (largest minus smallest, patients) an attacker may derive for a suppressed count (default: roundTo minus 1, so it holds as many values as a rounded count)',
+          ),
+        costProtection: z
+          .number()
+          .positive()
+          .default(500)
+          .describe('Narrowest interval (GBP) an attacker may derive for a suppressed cost'),
+        allowBelowFloors: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Run with suppressBelow, roundTo or costRoundTo under their floors; logged as a warning and recorded in the manifest',
+          ),
       })
       .strict()
-      .default({ suppressBelow: 8, roundTo: 5 }),
+      .default({
+        suppressBelow: 8,
+        roundTo: 5,
+        costRoundTo: 1000,
+        costProtection: 500,
+        allowBelowFloors: false,
+      }),
     resources: z
       .object({
         memoryLimit: z
@@ -196,7 +242,30 @@ export function loadConfig(path: string | undefined): Config {
       .join('; ');
     throw new ConfigError(`configuration ${path} is not valid: ${problems}`);
   }
+  checkDisclosureFloors(parsed.data);
   return parsed.data;
+}
+
+/**
+ * The disclosure settings weaker than DISCLOSURE_FLOORS, one phrase each. Refused with a
+ * ConfigError unless disclosure.allowBelowFloors is set; with it, the caller logs and
+ * records what it returns.
+ */
+export function checkDisclosureFloors(config: Config): string[] {
+  const d = config.disclosure;
+  const below = (Object.keys(DISCLOSURE_FLOORS) as (keyof typeof DISCLOSURE_FLOORS)[])
+    .filter((key) => d[key] < DISCLOSURE_FLOORS[key])
+    .map((key) => `disclosure.${key} ${d[key]} is below its floor of ${DISCLOSURE_FLOORS[key]}`);
+  if (below.length && !d.allowBelowFloors)
+    throw new ConfigError(
+      `${below.join('; ')}: published counts would come too close to single people (set disclosure.allowBelowFloors to run anyway; it is logged and recorded)`,
+    );
+  return below;
+}
+
+/** disclosure.countProtection, or its default: as many values as a rounded count can stand for. */
+export function countProtection(config: Config): number {
+  return config.disclosure.countProtection ?? Math.max(1, config.disclosure.roundTo - 1);
 }
 
 /** The README's table of settings, generated from the schema so it cannot drift. */
@@ -212,7 +281,7 @@ export function configMarkdown(): string {
         walk(child, [...path, key], (fallback as Record<string, unknown> | undefined)?.[key]);
       return;
     }
-    const shown = fallback === undefined ? '(all cores)' : `\`${JSON.stringify(fallback)}\``;
+    const shown = fallback === undefined ? '(unset)' : `\`${JSON.stringify(fallback)}\``;
     lines.push(`| \`${path.join('.')}\` | ${shown} | ${description ?? inner.description ?? ''} |`);
   };
   walk(configSchema, [], defaultConfig);

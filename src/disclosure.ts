@@ -12,9 +12,19 @@ export interface SuppressionRules {
   max: number;
   /** Counts above `max` are published rounded to the nearest multiple of this, half up. */
   roundTo: number;
+  /**
+   * Shown costs are rounded to the nearest multiple of this (GBP), half up, so a published
+   * cost only bounds the true one: to the pound, a cost minus its shown parts is one bill.
+   */
+  costRoundTo: number;
 }
 
-export const SUPPRESSION = { min: 1, max: 7, roundTo: 5 } as const satisfies SuppressionRules;
+export const SUPPRESSION = {
+  min: 1,
+  max: 7,
+  roundTo: 5,
+  costRoundTo: 1000,
+} as const satisfies SuppressionRules;
 
 /** One aggregate cell before disclosure control. Every figure is exact (unrounded). */
 export interface RawCell {
@@ -38,7 +48,7 @@ export interface PublishedCell {
   patients: number | null;
   suppressed: boolean;
   reason: 'primary' | 'secondary' | null;
-  /** null where the count is suppressed; otherwise rounded to the nearest pound. */
+  /** null where the count is suppressed; otherwise rounded to the nearest costRoundTo pounds. */
   costs: Record<string, number | null>;
   /** null where the count is suppressed; otherwise rounded to the nearest pound. */
   means: Record<string, number | null>;
@@ -50,12 +60,15 @@ function resolveRules(rules?: Partial<SuppressionRules>): SuppressionRules {
     Number.isInteger(r.min) &&
     Number.isInteger(r.max) &&
     Number.isInteger(r.roundTo) &&
+    Number.isInteger(r.costRoundTo) &&
     r.min >= 1 &&
-    r.max >= r.min &&
-    r.roundTo >= 1;
+    // max = min - 1 suppresses nothing: allowed here, refused by the configuration's floors.
+    r.max >= r.min - 1 &&
+    r.roundTo >= 1 &&
+    r.costRoundTo >= 1;
   if (!ok) {
     throw new ConfigError(
-      `disclosure rules must be integers with 1 <= min <= max and roundTo >= 1 (got min ${r.min}, max ${r.max}, roundTo ${r.roundTo})`,
+      `disclosure rules must be integers with 1 <= min <= max + 1, roundTo >= 1 and costRoundTo >= 1 (got min ${r.min}, max ${r.max}, roundTo ${r.roundTo}, costRoundTo ${r.costRoundTo})`,
     );
   }
   return r;
@@ -84,6 +97,11 @@ export function roundCount(n: number, rules?: Partial<SuppressionRules>): number
   return roundWith(n, resolveRules(rules));
 }
 
+/** Nearest multiple of `to` pounds, half up; costs are never negative here. */
+export function roundCost(x: number, to: number): number {
+  return Math.floor(x / to + 0.5) * to + 0;
+}
+
 /** Nearest whole pound, half up. */
 export function roundPounds(x: number): number {
   // Math.round alone sends -2.5 to -2 (half up) but would keep -0 for small refunds.
@@ -108,6 +126,9 @@ function byCountThenId(cells: readonly RawCell[], a: number, b: number): number 
  * what makes a hidden value recoverable by subtraction (or, when the total is the hidden
  * one, by addition).
  *
+ * `alsoHide` names cells to suppress from the start (as secondary): the audit's extension
+ * of the suppression pattern (disclosure-audit.ts) passes the cells it has added.
+ *
  * Throws an IntegrityError when a set names an unknown cell or does not add up: the
  * aggregates are inconsistent, and guessing would risk publishing the wrong cell.
  */
@@ -115,6 +136,7 @@ export function applyDisclosureControl(
   cells: readonly RawCell[],
   sets: readonly AdditiveSet[],
   rules?: Partial<SuppressionRules>,
+  alsoHide: ReadonlySet<string> = new Set(),
 ): Map<string, PublishedCell> {
   const r = resolveRules(rules);
   const n = cells.length;
@@ -240,7 +262,14 @@ export function applyDisclosureControl(
   const PRIMARY = 1;
   const SECONDARY = 2;
   const state = new Uint8Array(n);
-  for (let i = 0; i < n; i++) if (isPrimary(cells[i]!.patients, r)) state[i] = PRIMARY;
+  for (let i = 0; i < n; i++) {
+    const c = cells[i]!;
+    if (isPrimary(c.patients, r)) state[i] = PRIMARY;
+    else if (alsoHide.has(c.id)) {
+      if (c.patients === 0) throw new IntegrityError(`disclosure: cell ${c.id} holds 0 and is never hidden`);
+      state[i] = SECONDARY;
+    }
+  }
 
   // hidden[k] counts the suppressed members of set k. Only the step from 0 to 1 can make a
   // set unsafe, and the fix always takes it to 2 or more, so each set joins the queue at most
@@ -286,11 +315,16 @@ export function applyDisclosureControl(
   }
 
   const out = new Map<string, PublishedCell>();
-  const money = (values: Record<string, number> | undefined, hidden: boolean) => {
+  const money = (
+    values: Record<string, number> | undefined,
+    hidden: boolean,
+    round: (x: number) => number,
+  ) => {
     const res: Record<string, number | null> = {};
-    for (const name in values) res[name] = hidden ? null : roundPounds(values[name]!);
+    for (const name in values) res[name] = hidden ? null : round(values[name]!);
     return res;
   };
+  const cost = (x: number) => roundCost(x, r.costRoundTo);
   for (let i = 0; i < n; i++) {
     const c = cells[i]!;
     const hiddenHere = state[i] !== NONE;
@@ -299,8 +333,9 @@ export function applyDisclosureControl(
       patients: hiddenHere ? null : roundWith(c.patients, r),
       suppressed: hiddenHere,
       reason: state[i] === PRIMARY ? 'primary' : state[i] === SECONDARY ? 'secondary' : null,
-      costs: money(c.costs, hiddenHere),
-      means: money(c.means, hiddenHere),
+      costs: money(c.costs, hiddenHere, cost),
+      // A mean is not additive, so the attacker's sums cannot use it; to the pound is enough.
+      means: money(c.means, hiddenHere, roundPounds),
     });
   }
   return out;

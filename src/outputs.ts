@@ -34,10 +34,32 @@ async function writeAggregates(ctx: RunContext): Promise<void> {
     suppressed: summaries.suppressed,
     seconds: round2(summaries.seconds),
   });
+  const audit = summaries.audit;
+  ctx.log.info('disclosure audit passed', {
+    suppressed_by_audit: audit.added,
+    rounds: audit.rounds,
+    figures_examined: audit.examined,
+    certified_in_bulk: audit.certifiedInBulk,
+    lps: audit.lps,
+    seconds: round2(audit.seconds),
+  });
+  if (audit.withheld.length)
+    ctx.log.warn('commissioner tables withheld: no suppression pattern passed the disclosure audit', {
+      tables: audit.withheld.join(', '),
+    });
   ctx.manifest.commissioner = {
     tables: summaries.tables,
     cells: summaries.cells,
     suppressed: summaries.suppressed,
+    withheld: audit.withheld,
+    audit: {
+      suppressed_by_audit: audit.added,
+      rounds: audit.rounds,
+      figures_examined: audit.examined,
+      certified_in_bulk: audit.certifiedInBulk,
+      lps: audit.lps,
+      seconds: round2(audit.seconds),
+    },
   };
   // Feeds and report come after, and only from, the disclosure-controlled tables.
   const dashboard = await writeDashboardFeeds(ctx);

@@ -1,10 +1,11 @@
 // `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, then
-// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined.
+// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined
+// or a commissioner table was withheld by the disclosure audit.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
-import type { Config } from './config.ts';
+import { checkDisclosureFloors, type Config } from './config.ts';
 import { openWorkDb } from './db.ts';
 import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
@@ -58,6 +59,11 @@ function unchangedSince(outDir: string, ctx: RunContext): string | null {
   }
 }
 
+/** Commissioner tables not published because their disclosure audit could not pass. */
+function withheldTables(manifest: RunContext['manifest']): string[] {
+  return (manifest.commissioner as { withheld?: string[] } | undefined)?.withheld ?? [];
+}
+
 export function newRunId(now: Date): string {
   return `${now
     .toISOString()
@@ -72,6 +78,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const deliveryDir = resolve(opts.deliveryDir);
   const asOfProblem = opts.asOf === undefined ? null : extractDateProblem(opts.asOf);
   if (asOfProblem) throw new ConfigError(`--as-of ${opts.asOf} ${asOfProblem}`);
+  // Before anything runs: a refused configuration leaves no trace.
+  const belowFloors = checkDisclosureFloors(opts.config);
 
   secureOutputFolder(outDir);
   const lock = acquireLock(outDir, runId);
@@ -103,9 +111,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       runDir,
       softwareVersion: opts.softwareVersion,
       startedAt: now,
-      manifest: {},
+      manifest: belowFloors.length ? { disclosure_below_floors: belowFloors } : {},
       timings: [],
     };
+    if (belowFloors.length)
+      opts.log.warn('disclosure settings below their floors, allowed by disclosure.allowBelowFloors', {
+        settings: belowFloors.join('; '),
+      });
     let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
@@ -152,7 +164,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       asOf: ctx.asOf,
       runDir: ctx.runDir,
       exitCode:
-        quarantined.length || (ctx.manifest.quarantined_files as unknown[]).length
+        quarantined.length ||
+        (ctx.manifest.quarantined_files as unknown[]).length ||
+        withheldTables(ctx.manifest).length
           ? EXIT.quarantined
           : EXIT.ok,
       quarantined,

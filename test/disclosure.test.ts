@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   SUPPRESSION,
   applyDisclosureControl,
+  roundCost,
   roundCount,
   roundPounds,
   type AdditiveSet,
@@ -68,7 +69,7 @@ describe('roundCount', () => {
   });
 
   it('uses the NHS Digital HES thresholds by default', () => {
-    expect(SUPPRESSION).toEqual({ min: 1, max: 7, roundTo: 5 });
+    expect(SUPPRESSION).toEqual({ min: 1, max: 7, roundTo: 5, costRoundTo: 1000 });
   });
 
   it('takes other rules, rounding an exact half up', () => {
@@ -87,8 +88,21 @@ describe('roundCount', () => {
     expect(() => roundCount(2.5)).toThrow(/non-negative integer/);
     expect(() => roundCount(Number.NaN)).toThrow(/non-negative integer/);
     expect(() => roundCount(3, { min: 0 })).toThrow(/rules/);
-    expect(() => roundCount(3, { min: 5, max: 4 })).toThrow(/rules/);
+    expect(() => roundCount(3, { min: 5, max: 3 })).toThrow(/rules/);
+    // max = min - 1 suppresses nothing: the configuration's floors refuse it, not the rounding.
+    expect(roundCount(3, { min: 5, max: 4 })).toBe(5);
     expect(() => roundCount(3, { roundTo: 0 })).toThrow(/rules/);
+  });
+});
+
+describe('roundCost', () => {
+  it('rounds to the nearest multiple, half up', () => {
+    expect(roundCost(1499.99, 1000)).toBe(1000);
+    expect(roundCost(1500, 1000)).toBe(2000);
+    expect(roundCost(499.99, 1000)).toBe(0);
+    expect(roundCost(0, 1000)).toBe(0);
+    expect(roundCost(250, 100)).toBe(300);
+    expect(roundCost(12_345_678.9, 1000)).toBe(12_346_000);
   });
 });
 
@@ -237,7 +251,7 @@ describe('applyDisclosureControl: hand-worked tables', () => {
     });
   });
 
-  it('suppresses costs and means exactly where the count is, and rounds them to pounds elsewhere', () => {
+  it('suppresses costs and means exactly where the count is, rounds costs to the thousand and means to the pound', () => {
     const out = publish(
       [
         { id: 'T', patients: 73, costs: { APC_NEL: 10000.5, OP: 300.25 }, means: { APC_NEL: 136.99 } },
@@ -251,9 +265,9 @@ describe('applyDisclosureControl: hand-worked tables', () => {
     expect(get(out, 'a').means).toEqual({ APC_NEL: null });
     expect(get(out, 'b').costs).toEqual({ APC_NEL: null, OP: null });
     expect(get(out, 'b').means).toEqual({ APC_NEL: null });
-    expect(get(out, 'c').costs).toEqual({ APC_NEL: 5001, OP: 200 });
+    expect(get(out, 'c').costs).toEqual({ APC_NEL: 5000, OP: 0 });
     expect(get(out, 'c').means).toEqual({ APC_NEL: 100 });
-    expect(get(out, 'T').costs).toEqual({ APC_NEL: 10001, OP: 300 });
+    expect(get(out, 'T').costs).toEqual({ APC_NEL: 10000, OP: 0 });
     expect(get(out, 'T').means).toEqual({ APC_NEL: 137 });
   });
 
@@ -505,7 +519,7 @@ describe('applyDisclosureControl: random tables', () => {
           expect(p % 5, `${where} ${cell.id}`).toBe(0);
           expect(Math.abs(p - cell.patients), `${where} ${cell.id}`).toBeLessThanOrEqual(2);
           for (const [k, v] of Object.entries(cell.costs ?? {}))
-            expect(pub.costs[k], where).toBe(Math.round(v));
+            expect(pub.costs[k], where).toBe(Math.floor(v / 1000 + 0.5) * 1000);
           for (const [k, v] of Object.entries(cell.means ?? {}))
             expect(pub.means[k], where).toBe(Math.round(v));
         }

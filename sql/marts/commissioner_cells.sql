@@ -1,7 +1,7 @@
 -- commissioner_cell: one row per level per organisation per group per breakdown cell,
 -- exact and unrounded. It stays in the work database: only its disclosure-controlled form
 -- is published. Every combination is present (zeros included), so every published table
--- is complete and each additive set has all its parts.
+-- is complete and each additive set has all its parts; practices have no breakdown cells.
 create or replace table commissioner_cell as
 with adult_cells as (
     -- Adults counted by practice and profile first: a few rows per practice, not per person.
@@ -91,10 +91,14 @@ breakdown_cells as (
     )
 ),
 every_cell as (
+    -- Age-sex and deprivation breakdowns go down to PCN, not to practice: a practice's
+    -- breakdown cells are so small that its zeros alone say which cohort and tier whole
+    -- age bands of its patients are in.
     select o.*, d.group_type, d.group_order, d.cohort, b.*
     from organisations o
     cross join cohort_group_definition d
     cross join breakdown_cells b
+    where b.breakdown = 'all' or o.level <> 'practice'
 )
 select
     row_number() over (

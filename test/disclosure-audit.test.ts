@@ -1,0 +1,124 @@
+// The audit's attacker model, checked against the rounding rules it inverts and against
+// intervals worked out by hand; and the extension of suppression until the audit passes.
+import { describe, expect, it } from 'vitest';
+import { auditDisclosure, costBounds, countBounds, protectWithAudit } from '../src/disclosure-audit.ts';
+import {
+  SUPPRESSION,
+  applyDisclosureControl,
+  roundCost,
+  roundCount,
+  type RawCell,
+} from '../src/disclosure.ts';
+
+describe('the bounds a shown figure puts on the true one', () => {
+  it.each([
+    [5, 7],
+    [10, 9],
+    [3, 4],
+    [4, 2],
+  ])('counts rounded to %i, suppressed to %i: exactly the counts the rule shows as v', (roundTo, max) => {
+    const rules = { ...SUPPRESSION, roundTo, max };
+    for (let v = roundTo; v <= 20 * roundTo; v += roundTo) {
+      const shownAsV: number[] = [];
+      for (let n = 0; n <= 22 * roundTo; n++) if (roundCount(n, rules) === v) shownAsV.push(n);
+      if (shownAsV.length === 0) continue;
+      expect(countBounds(v, rules), `v ${v}`).toEqual([Math.min(...shownAsV), Math.max(...shownAsV)]);
+    }
+  });
+
+  it('costs: every cost the rule shows as c lies within the bounds, and nothing beyond them', () => {
+    const rules = { ...SUPPRESSION, costRoundTo: 1000 };
+    for (const c of [0, 1000, 5000, 250_000]) {
+      const [lo, hi] = costBounds(c, rules);
+      expect(roundCost(lo, 1000)).toBe(c);
+      expect(roundCost(hi - 0.01, 1000)).toBe(c);
+      expect(roundCost(hi, 1000)).toBe(c + 1000);
+      if (lo > 0) expect(roundCost(lo - 0.01, 1000)).toBe(c - 1000);
+    }
+  });
+});
+
+// Three hidden counts x, y, z, each pair in one sum with a shown part: every sum holds two
+// hidden cells, so the set-by-set rule is content, but together the sums bound each one.
+// x + y = T1 - p1, with T1 shown 30 (28 to 32) and p1 shown 20 (18 to 22): 6 to 14, and so
+// for the other pairs. x is largest (11) with y = z = 3 (y + z at least 6), smallest (1)
+// with y = z = 5.
+const TRIANGLE: RawCell[] = [
+  { id: 'x', patients: 3 },
+  { id: 'y', patients: 5 },
+  { id: 'z', patients: 6 },
+  { id: 'p1', patients: 20 },
+  { id: 'p2', patients: 20 },
+  { id: 'p3', patients: 20 },
+  { id: 'T1', patients: 28 },
+  { id: 'T2', patients: 29 },
+  { id: 'T3', patients: 31 },
+];
+const SETS = [
+  { total: 'T1', parts: ['x', 'y', 'p1'] },
+  { total: 'T2', parts: ['x', 'z', 'p2'] },
+  { total: 'T3', parts: ['y', 'z', 'p3'] },
+];
+const TABLES = () => ['t'];
+
+describe('auditDisclosure', () => {
+  it("finds the attacker's interval of each hidden count", async () => {
+    const published = applyDisclosureControl(TRIANGLE, SETS, SUPPRESSION);
+    expect([...published.values()].filter((p) => p.suppressed).map((p) => p.id)).toEqual(['x', 'y', 'z']);
+    const passed = await auditDisclosure(TRIANGLE, SETS, published, SUPPRESSION, { count: 10, cost: 500 });
+    expect(passed.failures).toEqual([]);
+    const failed = await auditDisclosure(TRIANGLE, SETS, published, SUPPRESSION, { count: 11, cost: 500 });
+    expect(failed.failures.map((f) => [f.id, f.measure, Math.round(f.low), Math.round(f.high)])).toEqual([
+      ['x', 'patients', 1, 11],
+      ['y', 'patients', 1, 11],
+      ['z', 'patients', 1, 11],
+    ]);
+  });
+
+  it('pins a hidden cost that the rounding of the others leaves no room for', async () => {
+    // T = a + b, both costs shown to the nearest 1,000 but one count hidden: a's cost is
+    // T's minus b's, give or take 500 each: 4,000 to 6,000.
+    const cells: RawCell[] = [
+      { id: 'T', patients: 30, costs: { observed: 40_000 } },
+      { id: 'a', patients: 3, costs: { observed: 5_000 } },
+      { id: 'b', patients: 27, costs: { observed: 35_000 } },
+    ];
+    // Published without the set-by-set rule (which would hide b too), to attack a directly.
+    const published = applyDisclosureControl(cells, [], SUPPRESSION);
+    const sets = [{ total: 'T', parts: ['a', 'b'] }];
+    const audit = await auditDisclosure(cells, sets, published, SUPPRESSION, { count: 4, cost: 2500 });
+    const cost = audit.failures.find((f) => f.measure === 'observed')!;
+    expect([cost.id, Math.round(cost.low), Math.round(cost.high)]).toEqual(['a', 4000, 6000]);
+  });
+});
+
+describe('protectWithAudit', () => {
+  it('hides the smallest shown neighbour of each narrowed cell until the audit passes', async () => {
+    const release = await protectWithAudit(TRIANGLE, SETS, SUPPRESSION, { count: 11, cost: 500 }, TABLES);
+    const hidden = [...release.published.values()].filter((p) => p.suppressed).map((p) => p.id);
+    expect(hidden).toEqual(['x', 'y', 'z', 'p1', 'p2']);
+    expect(release.withheld).toEqual([]);
+    expect(release.rounds).toBe(2);
+    const again = await auditDisclosure(TRIANGLE, SETS, release.published, SUPPRESSION, {
+      count: 11,
+      cost: 500,
+    });
+    expect(again.failures).toEqual([]);
+  });
+
+  it('withholds the tables of cells still narrowed when the rounds run out', async () => {
+    // Hiding enough always passes in the end (a hidden total has no upper bound); a bound on
+    // the rounds is what can stop it first.
+    const release = await protectWithAudit(
+      TRIANGLE,
+      SETS,
+      SUPPRESSION,
+      { count: 11, cost: 500 },
+      TABLES,
+      [],
+      0,
+    );
+    expect(release.withheld).toEqual(['t']);
+    expect(release.failures.map((f) => f.id)).toEqual(['x', 'y', 'z']);
+  });
+});
