@@ -38,29 +38,37 @@ export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
   return instance;
 }
 
-const sqlCache = new Map<string, string[]>();
+const sqlText = new Map<string, string>();
 
-/** The statements of a file in sql/, in order. Comments are kept; statements end with `;` at a line end. */
-export function sqlStatements(file: string): string[] {
-  let statements = sqlCache.get(file);
-  if (!statements) {
-    const text = readFileSync(projectPath('sql', file), 'utf8');
-    statements = text
-      .split(/;\s*\n/)
-      .map((s) => s.trim())
-      .filter((s) => s.replace(/--[^\n]*/g, '').trim().length > 0);
-    sqlCache.set(file, statements);
+/** The text of a file in sql/ (read once per process). */
+export function sqlFileText(file: string): string {
+  let text = sqlText.get(file);
+  if (text === undefined) {
+    text = readFileSync(projectPath('sql', file), 'utf8');
+    sqlText.set(file, text);
   }
-  return statements;
+  return text;
 }
 
+/**
+ * The statements of a file in sql/, as text, in order: for tests that pick one statement out.
+ * A rough split (statements end with `;` at a line end); runSqlFile lets DuckDB's own parser
+ * split the file instead.
+ */
+export function sqlStatements(file: string): string[] {
+  return sqlFileText(file)
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/--[^\n]*/g, '').trim().length > 0);
+}
+
+/** Runs every statement of a file in sql/, split by DuckDB's parser, in order. */
 export async function runSqlFile(conn: DuckDBConnection, file: string): Promise<void> {
-  for (const statement of sqlStatements(file)) {
-    try {
-      await conn.run(statement);
-    } catch (err) {
-      throw new Error(`sql/${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+  try {
+    const statements = await conn.extractStatements(sqlFileText(file));
+    for (let i = 0; i < statements.count; i++) await (await statements.prepare(i)).run();
+  } catch (err) {
+    throw new Error(`sql/${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stages } from '../pipeline/stages.ts';
-import { sqlStatements } from '../src/db.ts';
+import { sqlFileText } from '../src/db.ts';
 import { walkStages } from '../src/stage.ts';
 import { smallDelivery } from './support/cli.ts';
 import { runStages, type StagedRun } from './support/pipeline.ts';
@@ -41,7 +41,7 @@ beforeAll(async () => {
     const created = [...after].filter(([name, oid]) => before.get(name) !== oid).map(([name]) => name);
     // A table its SQL names (outside comments) that existed when the stage began.
     const text = stage.sql
-      .flatMap((file) => sqlStatements(file))
+      .map((file) => sqlFileText(file))
       .join('\n')
       .replace(/--[^\n]*/g, '');
     const words = new Set(text.match(/[a-z_][a-z0-9_]*/gi) ?? []);
