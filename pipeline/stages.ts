@@ -7,9 +7,16 @@ import type { Stage } from '../src/stage.ts';
 import { ingestStage, quarantineUnregisteredPractices } from '../src/ingest-stage.ts';
 import { prepareStaging } from '../src/rule-tables.ts';
 import { fitModels } from '../src/cost-model.ts';
-import { writeOutputs } from '../src/outputs.ts';
+import {
+  commissionerStep,
+  dashboardStep,
+  modelCardStep,
+  practiceListsStep,
+  reportStep,
+} from '../src/outputs.ts';
+import { attachCommissionerTables } from '../src/dashboard.ts';
 import { updateHistory } from '../src/history.ts';
-import { publishRun } from '../src/publish.ts';
+import { publishRun, retentionStep } from '../src/publish.ts';
 import { recordDataQuality } from '../src/data-quality.ts';
 import { recordAttrition } from '../src/attrition.ts';
 
@@ -64,17 +71,20 @@ export const stages: Stage[] = [
     summary:
       'one clean model per input: duplicates, resent files, bad codes, impossible dates and numbers dropped and counted',
     reads: [
+      'delivery_file',
       'dropped_row',
       'invalid_snomed',
       'raw_activity',
       'raw_medications',
       'raw_observations',
       'stg_patient',
+      'stg_practice',
       'unit_cost',
     ],
     writes: [
       'activity_copy',
       'activity_line',
+      'data_quality_by_practice',
       'medication_copy',
       'medication_drop',
       'observation_code_validity',
@@ -84,7 +94,12 @@ export const stages: Stage[] = [
       'stg_medication',
       'stg_observation',
     ],
-    sql: ['staging/observations.sql', 'staging/medications.sql', 'staging/activity.sql'],
+    sql: [
+      'staging/observations.sql',
+      'staging/medications.sql',
+      'staging/activity.sql',
+      'marts/data_quality.sql',
+    ],
     after: recordDataQuality,
   },
   {
@@ -191,30 +206,72 @@ export const stages: Stage[] = [
     after: recordAttrition,
   },
   {
-    name: 'outputs',
-    summary: 'practice risk lists, commissioner summaries with disclosure control, dashboard feeds, report',
-    reads: ['patient_list'],
+    name: 'commissioner cells',
+    summary:
+      'the groups each adult is in, and the exact figures for every organisation, group and breakdown: nothing published yet',
+    reads: ['organisation', 'patient_list'],
     writes: [
       'cohort_adult',
       'cohort_group',
       'cohort_group_definition',
       'cohort_profile_group',
       'commissioner_cell',
+    ],
+    sql: ['marts/cohort_groups.sql', 'marts/commissioner_cells.sql'],
+  },
+  {
+    name: 'practice lists',
+    summary: "each practice's own risk-stratified list, in its own folder, and nobody else's patients",
+    reads: ['patient_list'],
+    writes: [],
+    sql: [],
+    run: practiceListsStep,
+  },
+  {
+    name: 'commissioner summaries',
+    summary:
+      'small numbers suppressed, counts and costs rounded, every suppressed cell audited against an attacker; the tables written',
+    reads: ['attrition', 'cohort_group_definition', 'commissioner_cell', 'organisation'],
+    writes: [],
+    sql: [],
+    run: commissionerStep,
+  },
+  {
+    name: 'dashboard feeds',
+    summary: 'stable feed files made only from the published commissioner tables and the line counts',
+    reads: ['data_quality_by_practice'],
+    writes: [
       'dashboard_age_sex_pyramid',
       'dashboard_attrition',
       'dashboard_cohorts_by_org',
       'dashboard_data_quality_by_practice',
       'dashboard_deprivation_gradient',
-      'dashboard_practice_lines',
       'dashboard_tier_pyramid',
     ],
-    sql: ['marts/cohort_groups.sql'],
-    after: writeOutputs,
+    before: attachCommissionerTables,
+    sql: ['marts/dashboard_feeds.sql'],
+    after: dashboardStep,
+  },
+  {
+    name: 'report',
+    summary: 'the HTML report for commissioners, from the feeds and the history of published runs',
+    reads: [],
+    writes: [],
+    sql: [],
+    run: reportStep,
+  },
+  {
+    name: 'model card',
+    summary: "the models' intended use, periods, features, backtest figures and limits",
+    reads: [],
+    writes: [],
+    sql: [],
+    run: modelCardStep,
   },
   {
     name: 'publish',
     summary:
-      'check the run folder, record content hashes in the manifest, rename it into place, switch latest',
+      'check the run folder, write the manifest with content hashes, rename it into place, switch latest',
     reads: [],
     writes: [],
     sql: [],
@@ -227,8 +284,14 @@ export const stages: Stage[] = [
     reads: [],
     writes: [],
     sql: [],
-    run: async (ctx) => {
-      updateHistory(ctx);
-    },
+    run: async (ctx) => ({ history: updateHistory(ctx) }),
+  },
+  {
+    name: 'retention',
+    summary: 'remove published runs beyond the number kept, never the latest',
+    reads: [],
+    writes: [],
+    sql: [],
+    run: retentionStep,
   },
 ];

@@ -11,7 +11,6 @@
 // Features: the activity counts by setting are summarised by one experience-rating term (see
 // src/experience-rating.ts) rather than entered one by one: each count on its own can only scale the
 // prediction by a fixed factor, whatever the clinical record says to expect, and backtested worse.
-import { join } from 'node:path';
 import { queryRows } from './db.ts';
 import type { Family, GlmFit } from './glm.ts';
 import { describeFit, type Encoding } from './glm-encoding.ts';
@@ -19,10 +18,8 @@ import { openGlmPool } from './glm-pool.ts';
 import { fitFirstStage } from './experience-rating.ts';
 import { FEATURES, readExpected, readSample, type FeatureRows, type Ref } from './model-features.ts';
 import { fitPair, scoreInDatabase, type FittedPair } from './model-fit.ts';
-import { validate } from './backtest.ts';
-import { modelCard } from './model-card.ts';
+import { validate, type Validation } from './backtest.ts';
 import type { RunContext } from './stage.ts';
-import { writeFileDurable } from './files.ts';
 
 export const COST_FAMILY: Family = 'tweedie';
 
@@ -58,7 +55,7 @@ function fitSummary(fit: GlmFit, encoding: Encoding) {
   };
 }
 
-export async function fitModels(ctx: RunContext): Promise<void> {
+export async function fitModels(ctx: RunContext): Promise<{ models: FittedModels }> {
   const periods = await queryRows<{ ref: Ref; ref_date: string }>(
     ctx.conn,
     `select ref, strftime(ref_date, '%Y-%m-%d') as ref_date from reference_date order by ref_date`,
@@ -109,8 +106,31 @@ export async function fitModels(ctx: RunContext): Promise<void> {
         });
   }
 
+  const summary = describeModels(ctx, dateOf, model, backtest, validation, current);
+  ctx.log.info('models fitted', {
+    adults_scored: current.adults,
+    backtest_r_squared: round(validation.cost.r_squared, 3),
+    backtest_high_cost_auroc: round(validation.high_cost.auroc, 3),
+    backtest_admission_auroc: round(validation.admission.auroc, 3),
+  });
+  return { models: { summary, validation, applied: model } };
+}
+
+function round(x: number, digits: number): number {
+  return Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN;
+}
+
+/** The models as the manifest records them: what was fitted, on which periods, and how it backtested. */
+function describeModels(
+  ctx: RunContext,
+  dateOf: (ref: Ref) => string,
+  model: FittedPair,
+  backtest: FittedPair,
+  validation: Validation,
+  current: { adults: number; meanPredicted: number },
+) {
   const multiple = ctx.config.cohorts.highCostMultiple;
-  const models = {
+  return {
     features: { numeric: FEATURES.numeric, categorical: FEATURES.categorical },
     ridge: ctx.config.model.ridge,
     tweedie_power_tested: ctx.config.model.tweediePower,
@@ -164,16 +184,13 @@ export async function fitModels(ctx: RunContext): Promise<void> {
       validation,
     },
   };
-  ctx.manifest.models = models;
-  writeFileDurable(join(ctx.runDir, 'model-card.md'), modelCard(ctx, models, validation, model));
-  ctx.log.info('models fitted', {
-    adults_scored: current.adults,
-    backtest_r_squared: round(validation.cost.r_squared, 3),
-    backtest_high_cost_auroc: round(validation.high_cost.auroc, 3),
-    backtest_admission_auroc: round(validation.admission.auroc, 3),
-  });
 }
 
-function round(x: number, digits: number): number {
-  return Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN;
+export type ModelsSummary = ReturnType<typeof describeModels>;
+
+/** What the cost model stage hands on: the manifest's summary, and what the model card shows. */
+export interface FittedModels {
+  summary: ModelsSummary;
+  validation: Validation;
+  applied: FittedPair;
 }

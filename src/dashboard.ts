@@ -22,7 +22,7 @@ import {
   Utf8,
   type DataType,
 } from 'apache-arrow';
-import { runSqlFile, setVariables } from './db.ts';
+import { setVariables } from './db.ts';
 import { IntegrityError } from './errors.ts';
 import { ensureDir, sealFile, writeFileDurable } from './files.ts';
 import { FEED_SCHEMA_VERSION, FEEDS, type Feed, type FeedType } from './feeds.ts';
@@ -96,30 +96,6 @@ with, for example:
 
 ${tables}
 `;
-}
-
-interface PracticeLines {
-  practice_code: string;
-  status: string;
-  lines: number;
-  loaded: number;
-  rejected: number;
-  dropped: number;
-  kept: number;
-}
-
-async function loadPracticeLines(conn: DuckDBConnection, practices: readonly PracticeLines[]) {
-  await conn.run(
-    `create or replace table dashboard_practice_lines (practice_code varchar, status varchar, lines bigint, loaded bigint, rejected bigint, dropped bigint, kept bigint)`,
-  );
-  const appender = await conn.createAppender('dashboard_practice_lines');
-  for (const p of practices) {
-    appender.appendVarchar(p.practice_code);
-    appender.appendVarchar(p.status);
-    for (const n of [p.lines, p.loaded, p.rejected, p.dropped, p.kept]) appender.appendBigInt(BigInt(n ?? 0));
-    appender.endRow();
-  }
-  appender.closeSync();
 }
 
 /** The table a feed is built in, in the work database. */
@@ -238,23 +214,24 @@ export interface DashboardSummary {
   feeds: Record<string, number>;
 }
 
-export async function writeDashboardFeeds(ctx: RunContext): Promise<DashboardSummary> {
-  const { conn } = ctx;
-  const dq = ctx.manifest.data_quality as { practices?: PracticeLines[] } | undefined;
-  await loadPracticeLines(conn, dq?.practices ?? []);
-  await setVariables(conn, {
+/**
+ * Before marts/dashboard_feeds.sql: the run's identity as variables the feeds carry, and the
+ * published commissioner tables attached read-only, the only aggregates the feeds may use.
+ */
+export async function attachCommissionerTables(ctx: RunContext): Promise<void> {
+  await setVariables(ctx.conn, {
     feed_schema_version: FEED_SCHEMA_VERSION,
     feed_run_id: ctx.runId,
     feed_as_of: ctx.asOf,
   });
   const source = join(ctx.runDir, 'commissioner', 'summary.duckdb');
-  await conn.run(`attach ${quotedString(source)} as commissioner (read_only)`);
-  try {
-    await runSqlFile(conn, 'marts/dashboard_feeds.sql');
-  } finally {
-    await conn.run('detach commissioner');
-  }
+  await ctx.conn.run(`attach ${quotedString(source)} as commissioner (read_only)`);
+}
 
+/** After marts/dashboard_feeds.sql: each feed checked against its declaration and written. */
+export async function writeDashboardFeeds(ctx: RunContext): Promise<DashboardSummary> {
+  const { conn } = ctx;
+  await conn.run('detach commissioner');
   const dir = join(ctx.runDir, 'dashboard');
   ensureDir(dir);
   const feeds: Record<string, number> = {};

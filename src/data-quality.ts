@@ -2,7 +2,7 @@
 // dropped and why, and per practice and delivery totals. Counts, file names and reasons
 // only: never a patient identifier or a row's contents.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows } from './db.ts';
+import { queryRows, type Row } from './db.ts';
 import { IntegrityError } from './errors.ts';
 import type { RunContext } from './stage.ts';
 
@@ -93,32 +93,24 @@ export interface PracticeQuality {
   kept: number;
 }
 
-export function practiceSummary(inputs: InputReport[], practiceCodes: string[]): PracticeQuality[] {
-  return practiceCodes.map((code) => {
-    const mine = inputs.filter((i) => i.practice_code === code);
-    const sum = (f: (i: InputReport) => number) => mine.reduce((s, i) => s + f(i), 0);
-    const dropped = sum((i) => Object.values(i.dropped).reduce((a, b) => a + b, 0));
-    return {
-      practice_code: code,
-      status: !mine.length
-        ? 'no extract'
-        : mine.some((i) => i.status === 'quarantined')
-          ? 'quarantined'
-          : 'loaded',
-      lines: sum((i) => i.lines),
-      loaded: sum((i) => i.loaded),
-      rejected: sum((i) => i.rejected),
-      dropped,
-      kept: sum((i) => i.loaded) - dropped,
-    };
-  });
+export interface DataQuality {
+  inputs: InputReport[];
+  totals: { lines: number; loaded: number; rejected: number; dropped: number; kept: number };
+  droppedByReason: Record<string, number>;
+  snomedCheckDigitValidShare: number | null;
+  invalidIcd10CodesRemoved: number;
+  activityUnitCosted: number;
+  dateRanges: { kind: string; earliest: string | null; latest: string | null }[];
+  /** From the data_quality_by_practice mart. */
+  practices: PracticeQuality[];
 }
 
-export async function recordDataQuality(ctx: RunContext): Promise<void> {
+export async function recordDataQuality(ctx: RunContext): Promise<{ dataQuality: DataQuality }> {
   const inputs = await inputReports(ctx.conn, ctx);
-  const practiceCodes = (
-    await queryRows<{ practice_code: string }>(ctx.conn, 'select practice_code from stg_practice order by 1')
-  ).map((r) => r.practice_code);
+  const practices = await queryRows<PracticeQuality & Row>(
+    ctx.conn,
+    'select practice_code, status, lines, loaded, rejected, dropped, kept from data_quality_by_practice order by practice_code',
+  );
   const totals = inputs.reduce(
     (t, i) => ({
       lines: t.lines + i.lines,
@@ -152,14 +144,16 @@ export async function recordDataQuality(ctx: RunContext): Promise<void> {
      union all select 'medications', min(issue_date)::VARCHAR, max(issue_date)::VARCHAR from stg_medication
      union all select 'activity', min(start_date)::VARCHAR, max(start_date)::VARCHAR from stg_activity`,
   );
-  ctx.manifest.inputs = inputs;
-  ctx.manifest.data_quality = {
-    totals: { ...totals, kept: totals.loaded - totals.dropped },
-    dropped_by_reason: droppedByReason,
-    snomed_check_digit_valid_share: c.observations ? 1 - c.invalid_snomed / c.observations : null,
-    invalid_icd10_codes_removed: c.invalid_diagnoses,
-    activity_unit_costed: c.unit_costed,
-    date_ranges: ranges,
-    practices: practiceSummary(inputs, practiceCodes),
+  return {
+    dataQuality: {
+      inputs,
+      totals: { ...totals, kept: totals.loaded - totals.dropped },
+      droppedByReason,
+      snomedCheckDigitValidShare: c.observations ? 1 - c.invalid_snomed / c.observations : null,
+      invalidIcd10CodesRemoved: c.invalid_diagnoses,
+      activityUnitCosted: c.unit_costed,
+      dateRanges: ranges,
+      practices,
+    },
   };
 }

@@ -2,7 +2,13 @@
 // output. SQL comes from files in sql/; values reach it only as bound parameters or
 // DuckDB variables, never spliced into the text.
 import { readFileSync } from 'node:fs';
-import { DuckDBConnection, DuckDBInstance, listValue, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBConnection,
+  DuckDBInstance,
+  listValue,
+  quotedIdentifier,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { projectPath } from './paths.ts';
 
 export interface WorkDbOptions {
@@ -153,4 +159,40 @@ export async function queryValue<T = unknown>(
   const rows = await queryRows(conn, sql, params);
   const first = rows[0];
   return (first ? Object.values(first)[0] : undefined) as T;
+}
+
+export type ColumnType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN';
+export type Cell = string | number | bigint | boolean | null | undefined;
+
+/**
+ * Creates (or replaces) `table` with these columns and appends the rows, each an object keyed
+ * by column name (a missing key is NULL) or an array in column order. For tables built from
+ * what TypeScript holds: the declarations, the controlled commissioner figures.
+ */
+export async function appendRows(
+  conn: DuckDBConnection,
+  table: string,
+  columns: Record<string, ColumnType>,
+  rows: Iterable<Readonly<Record<string, Cell>> | readonly Cell[]>,
+): Promise<void> {
+  const declared = Object.entries(columns);
+  await conn.run(
+    `create or replace table ${quotedIdentifier(table)} (${declared.map(([n, t]) => `${quotedIdentifier(n)} ${t}`).join(', ')})`,
+  );
+  const appender = await conn.createAppender(table);
+  for (const row of rows) {
+    for (const [i, [name, type]] of declared.entries()) {
+      const v = Array.isArray(row)
+        ? (row as readonly Cell[])[i]
+        : (row as Readonly<Record<string, Cell>>)[name];
+      if (v === null || v === undefined) appender.appendNull();
+      else if (type === 'VARCHAR') appender.appendVarchar(String(v));
+      else if (type === 'INTEGER') appender.appendInteger(Number(v));
+      else if (type === 'BIGINT') appender.appendBigInt(BigInt(v));
+      else if (type === 'DOUBLE') appender.appendDouble(Number(v));
+      else appender.appendBoolean(Boolean(v));
+    }
+    appender.endRow();
+  }
+  appender.closeSync();
 }

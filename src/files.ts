@@ -8,10 +8,12 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   statSync,
   writeSync,
 } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CliError, EXIT } from './errors.ts';
 
 /** Files and folders created by strata are for its owner only: they may hold patient data. */
@@ -78,4 +80,17 @@ export function sha256File(path: string): string {
 /** Fault injection for tests: STRATA_CRASH_AT=<point> kills the process there. */
 export function crashPoint(point: string): void {
   if (process.env.STRATA_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Every file under `dir`, as paths relative to it with forward slashes, folder by folder in name order. */
+export function listFiles(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path, base));
+    else out.push(relative(base, path).split('\\').join('/'));
+  }
+  return out;
 }

@@ -1,46 +1,57 @@
 // The ingest stage as the pipeline runs it: the delivery loaded and its summary and
-// quarantines put in the manifest, and later, once registrations are staged, the practices
+// quarantines handed on, and later, once registrations are staged, the practices
 // none of whose registrations could be used quarantined too.
-import { createHash } from 'node:crypto';
+import type { DeliveryManifest } from './contract.ts';
 import { queryRows } from './db.ts';
+import type { Delivery } from './delivery.ts';
+import { deliveryFingerprint } from './fingerprint.ts';
 import { ingest } from './ingest.ts';
 import { removeFiles } from './raw-tables.ts';
-import type { IngestedFile, RunContext } from './stage.ts';
+import type { IngestResult, RunContext, RunResults } from './stage.ts';
 
-export async function ingestStage(ctx: RunContext): Promise<void> {
+export type DeliverySummary = Pick<DeliveryManifest, 'extract_date' | 'source_system' | 'schema_version'> & {
+  /** One hash over every input file's path and content: equal fingerprints, equal inputs. */
+  fingerprint: string;
+  ignored: Delivery['ignored'];
+};
+
+export async function ingestStage(ctx: RunContext): Promise<Partial<RunResults>> {
   ctx.ingest = await ingest(ctx.instance, ctx.deliveryDir, ctx.log, {
     concurrency: ctx.config.resources.concurrency,
     mode: ctx.config.resources.ingestMode,
     progress: ctx.progress,
   });
-  ctx.manifest.delivery = {
-    extract_date: ctx.ingest.delivery.manifest.extract_date,
-    source_system: ctx.ingest.delivery.manifest.source_system,
-    schema_version: ctx.ingest.delivery.manifest.schema_version,
-    fingerprint: deliveryFingerprint(ctx.ingest.files),
-    ignored: ctx.ingest.delivery.ignored,
+  const { manifest } = ctx.ingest.delivery;
+  return {
+    delivery: {
+      extract_date: manifest.extract_date,
+      source_system: manifest.source_system,
+      schema_version: manifest.schema_version,
+      // The scans hashed every file they read whole: those hashes are not made again.
+      fingerprint: await deliveryFingerprint(
+        ctx.deliveryDir,
+        new Map(
+          ctx.ingest.files.flatMap((f) =>
+            f.scan && !f.scan.unreadable ? [[f.file.path, f.scan.sha256]] : [],
+          ),
+        ),
+      ),
+      ignored: ctx.ingest.delivery.ignored,
+    },
+    quarantined: quarantinedPractices(ctx.ingest),
+    quarantinedFiles: ctx.ingest.quarantinedFiles,
   };
-  ctx.manifest.quarantined = ctx.ingest.quarantined.map((q) => ({
-    practice_code: q.practiceCode,
-    reason: q.reason,
-  }));
-  ctx.manifest.quarantined_files = ctx.ingest.quarantinedFiles;
 }
 
-/** One hash over every input file's path and content hash: equal fingerprints, equal inputs. */
-export function deliveryFingerprint(files: IngestedFile[]): string {
-  const h = createHash('sha256');
-  for (const f of [...files].sort((a, b) => a.file.path.localeCompare(b.file.path)))
-    h.update(`${f.file.path}\0${f.scan?.sha256 ?? ''}\n`);
-  return h.digest('hex');
-}
+const quarantinedPractices = (ingest: IngestResult) =>
+  ingest.quarantined.map((q) => ({ practice_code: q.practiceCode, reason: q.reason }));
 
 /**
  * After registrations are staged: a practice that sent a patients file none of whose lines
  * could be used would otherwise vanish from every output with a zero count. It is quarantined
  * instead, with the reasons its lines were set aside, before its events are staged.
  */
-export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<void> {
+export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<Partial<RunResults>> {
   const { conn } = ctx;
   const empty = await queryRows<{
     practice_code: string;
@@ -66,7 +77,7 @@ export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<
        and df.file_id not in (select file_id from stg_registration)
      order by df.practice_code`,
   );
-  if (!empty.length) return;
+  if (!empty.length) return {};
   const ingest = ctx.ingest!;
   for (const e of empty) {
     const reason =
@@ -90,8 +101,5 @@ export async function quarantineUnregisteredPractices(ctx: RunContext): Promise<
     ingest.quarantined.push({ practiceCode: e.practice_code, reason });
     ctx.log.warn('practice quarantined', { practice_code: e.practice_code, reason });
   }
-  ctx.manifest.quarantined = ingest.quarantined.map((q) => ({
-    practice_code: q.practiceCode,
-    reason: q.reason,
-  }));
+  return { quarantined: quarantinedPractices(ingest) };
 }

@@ -20,7 +20,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { CliError, EXIT, IntegrityError, LockedError } from './errors.ts';
 import {
   crashPoint,
@@ -28,6 +28,7 @@ import {
   ensureDir,
   FILE_MODE,
   fsyncPath,
+  listFiles,
   sha256File,
   writeFileDurable,
 } from './files.ts';
@@ -206,18 +207,6 @@ export function latestRunId(outDir: string): string | null {
   }
 }
 
-function listFiles(dir: string, base = dir): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name.localeCompare(b.name),
-  )) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path, base));
-    else out.push(relative(base, path).split('\\').join('/'));
-  }
-  return out;
-}
-
 /**
  * A filesystem failure while publishing (permissions, a full or read-only disk). Said in one
  * line a person can act on; the previous latest is untouched because the switch comes last.
@@ -283,9 +272,11 @@ export async function publishRun(ctx: RunContext): Promise<void> {
     sealRunFolder(ctx.runDir);
     const files = listFiles(ctx.runDir).filter((f) => f !== 'manifest.json');
     if (!files.length) throw new IntegrityError('the run produced no output files; nothing published');
-    ctx.manifest.outputs = Object.fromEntries(files.map((f) => [f, sha256File(join(ctx.runDir, f))]));
-    ctx.manifest.timings = ctx.timings;
-    writeFileDurable(join(ctx.runDir, 'manifest.json'), JSON.stringify(orderedManifest(ctx), null, 2) + '\n');
+    const outputs = Object.fromEntries(files.map((f) => [f, sha256File(join(ctx.runDir, f))]));
+    writeFileDurable(
+      join(ctx.runDir, 'manifest.json'),
+      JSON.stringify(runManifest(ctx, outputs), null, 2) + '\n',
+    );
     fsyncPath(ctx.runDir);
   });
   crashPoint('before-rename');
@@ -308,6 +299,13 @@ export async function publishRun(ctx: RunContext): Promise<void> {
   ctx.runDir = target;
 }
 
+/** The retention stage: the newest runs kept, as many as the run was told to keep. */
+export async function retentionStep(ctx: RunContext): Promise<{ retention: { removed: string[] } }> {
+  const removed = applyRetention(ctx.outDir, ctx.keepRuns);
+  if (removed.length) ctx.log.info('old runs removed', { runs: removed.length });
+  return { retention: { removed } };
+}
+
 /** Keeps the newest `keep` runs; never the one latest points to. */
 export function applyRetention(outDir: string, keep: number): string[] {
   const runsDir = join(outDir, LAYOUT.runs);
@@ -323,14 +321,68 @@ export function applyRetention(outDir: string, keep: number): string[] {
   return removed;
 }
 
-function orderedManifest(ctx: RunContext): Record<string, unknown> {
+/**
+ * manifest.json, assembled once from the stages' results: what the run was given, what it
+ * found at each stage, the hash of every file it published and how long each stage took.
+ */
+function runManifest(ctx: RunContext, outputs: Record<string, string>): Record<string, unknown> {
+  const r = ctx.results;
+  const dq = r.dataQuality;
+  const commissioner = r.commissioner;
+  const section = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     run_id: ctx.runId,
     as_of: ctx.asOf,
     software_version: ctx.softwareVersion,
     started_at: ctx.startedAt.toISOString(),
     configuration: ctx.config,
-    ...ctx.manifest,
+    ...section(
+      'disclosure_below_floors',
+      r.disclosureBelowFloors.length ? r.disclosureBelowFloors : undefined,
+    ),
+    ...section('delivery', r.delivery),
+    quarantined: r.quarantined,
+    quarantined_files: r.quarantinedFiles,
+    ...section('inputs', dq?.inputs),
+    ...section(
+      'data_quality',
+      dq && {
+        totals: dq.totals,
+        dropped_by_reason: dq.droppedByReason,
+        snomed_check_digit_valid_share: dq.snomedCheckDigitValidShare,
+        invalid_icd10_codes_removed: dq.invalidIcd10CodesRemoved,
+        activity_unit_costed: dq.activityUnitCosted,
+        date_ranges: dq.dateRanges,
+        practices: dq.practices,
+      },
+    ),
+    ...section('models', r.models?.summary),
+    ...section('attrition', r.attrition),
+    ...section('counts', r.attrition?.system),
+    // What a run found, the same on every run of the same delivery; the audit's time is in the log.
+    ...section(
+      'commissioner',
+      commissioner && {
+        tables: commissioner.tables,
+        cells: commissioner.cells,
+        suppressed: commissioner.suppressed,
+        withheld: commissioner.audit.withheld,
+        audit: {
+          suppressed_by_audit: commissioner.audit.added,
+          rounds: commissioner.audit.rounds,
+          figures_examined: commissioner.audit.examined,
+          certified_in_bulk: commissioner.audit.certifiedInBulk,
+          lps: commissioner.audit.lps,
+        },
+      },
+    ),
+    ...section('dashboard', r.dashboard),
+    ...section(
+      'practice_lists',
+      r.practiceLists && { practices: r.practiceLists.practices, patients: r.practiceLists.patients },
+    ),
+    outputs,
+    timings: ctx.timings,
   };
 }
 

@@ -7,38 +7,10 @@ import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/fr
 import { codelistRows, loadCodelists } from './codelists.ts';
 import type { Config } from './config.ts';
 import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
-import { setVariables } from './db.ts';
+import { appendRows, setVariables } from './db.ts';
 import { loadHfrsPoints } from './codelists.ts';
 import { isValidSctid } from './snomed.ts';
 import type { RunContext } from './stage.ts';
-
-type Cell = string | number | boolean | null;
-
-async function createTable(
-  conn: DuckDBConnection,
-  name: string,
-  columns: Record<string, string>,
-  rows: Cell[][],
-): Promise<void> {
-  await conn.run(
-    `create or replace table ${name} (${Object.entries(columns)
-      .map(([c, t]) => `${c} ${t}`)
-      .join(', ')})`,
-  );
-  const appender = await conn.createAppender(name);
-  const types = Object.values(columns);
-  for (const row of rows) {
-    row.forEach((v, i) => {
-      if (v === null) appender.appendNull();
-      else if (types[i] === 'INTEGER') appender.appendInteger(Number(v));
-      else if (types[i] === 'DOUBLE') appender.appendDouble(Number(v));
-      else if (types[i] === 'BOOLEAN') appender.appendBoolean(Boolean(v));
-      else appender.appendVarchar(String(v));
-    });
-    appender.endRow();
-  }
-  appender.closeSync();
-}
 
 /**
  * Reference dates, a year apart: the as-of date (to score), a year earlier (to train), two years
@@ -78,13 +50,13 @@ export async function createRuleTables(
   extractDate: string,
 ): Promise<void> {
   const lists = loadCodelists();
-  await createTable(
+  await appendRows(
     conn,
     'codelist',
     { codelist: 'VARCHAR', system: 'VARCHAR', code: 'VARCHAR' },
     codelistRows(lists).map((r) => [r.codelist, r.system, r.code]),
   );
-  await createTable(
+  await appendRows(
     conn,
     'condition_rule',
     {
@@ -116,25 +88,25 @@ export async function createRuleTables(
       ]),
     ),
   );
-  await createTable(
+  await appendRows(
     conn,
     'deficit_rule',
     { deficit_id: 'VARCHAR', deficit_name: 'VARCHAR', codelist: 'VARCHAR', min_distinct_drugs: 'INTEGER' },
     deficits.map((d) => [d.id, d.name, d.codelist ?? null, d.distinctDrugs?.min ?? null]),
   );
-  await createTable(
+  await appendRows(
     conn,
     'frailty_severity',
     { severity: 'VARCHAR', codelist: 'VARCHAR', rank: 'INTEGER' },
     Object.entries(CODED_FRAILTY.codelists).map(([severity, id], i) => [severity, id, i + 1]),
   );
-  await createTable(
+  await appendRows(
     conn,
     'hfrs_points',
     { icd10_code: 'VARCHAR', points: 'DOUBLE' },
     [...loadHfrsPoints()].map(([code, points]) => [code, points]),
   );
-  await createTable(
+  await appendRows(
     conn,
     'unit_cost',
     { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
@@ -195,7 +167,7 @@ export async function createInvalidSnomed(conn: DuckDBConnection): Promise<numbe
     .getRows()
     .map((r) => String(r[0]))
     .filter((code) => !isValidSctid(code));
-  await createTable(
+  await appendRows(
     conn,
     'invalid_snomed',
     { code: 'VARCHAR' },

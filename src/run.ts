@@ -1,5 +1,5 @@
-// `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, then
-// publishes. Exit code 0 when every practice was processed, 2 when some were quarantined
+// `strata run`: walks pipeline/stages.ts top to bottom in a fresh work database, from
+// reading the delivery to publishing, history and retention. Exit code 0 when every practice was processed, 2 when some were quarantined
 // or a commissioner table was withheld by the disclosure audit.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,8 +12,10 @@ import { ConfigError, EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
 import { ensureDir } from './files.ts';
-import { acquireLock, applyRetention, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
-import { walkStages, type RunContext } from './stage.ts';
+import { openDelivery } from './delivery.ts';
+import { deliveryFingerprint } from './fingerprint.ts';
+import { acquireLock, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
+import { newRunContext, walkStages } from './stage.ts';
 import { availableParallelism } from 'node:os';
 
 export interface RunOptions {
@@ -43,25 +45,33 @@ export interface RunSummary {
   counts: Record<string, number>;
 }
 
-/** The latest run's id if it described the same delivery, as-of date and configuration. */
-function unchangedSince(outDir: string, ctx: RunContext): string | null {
+/**
+ * The latest run's id if it was made from the same delivery (by fingerprint), as-of date,
+ * configuration and software: decided before anything is loaded. The cheap comparisons come
+ * first, so an unchanged delivery is hashed only when everything else matches.
+ */
+async function unchangedSince(outDir: string, deliveryDir: string, opts: RunOptions): Promise<string | null> {
+  let latest: {
+    run_id: string;
+    as_of: string;
+    configuration: unknown;
+    software_version: string;
+    delivery?: { fingerprint?: string };
+  };
+  let asOf: string;
   try {
-    const latest = JSON.parse(readFileSync(join(outDir, LAYOUT.latest, 'manifest.json'), 'utf8'));
-    const fingerprint = (ctx.manifest.delivery as { fingerprint: string }).fingerprint;
-    const same =
-      latest.delivery?.fingerprint === fingerprint &&
-      latest.as_of === ctx.asOf &&
-      JSON.stringify(latest.configuration) === JSON.stringify(ctx.config) &&
-      latest.software_version === ctx.softwareVersion;
-    return same ? latest.run_id : null;
+    latest = JSON.parse(readFileSync(join(outDir, LAYOUT.latest, 'manifest.json'), 'utf8'));
+    asOf = opts.asOf ?? openDelivery(deliveryDir).manifest.extract_date;
   } catch {
+    // No latest run, or a delivery the run itself will explain: not unchanged.
     return null;
   }
-}
-
-/** Commissioner tables not published because their disclosure audit could not pass. */
-function withheldTables(manifest: RunContext['manifest']): string[] {
-  return (manifest.commissioner as { withheld?: string[] } | undefined)?.withheld ?? [];
+  const same =
+    latest.as_of === asOf &&
+    JSON.stringify(latest.configuration) === JSON.stringify(opts.config) &&
+    latest.software_version === opts.softwareVersion &&
+    latest.delivery?.fingerprint === (await deliveryFingerprint(deliveryDir));
+  return same ? latest.run_id : null;
 }
 
 export function newRunId(now: Date): string {
@@ -86,6 +96,23 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   try {
     const leftovers = cleanLeftovers(outDir);
     if (leftovers.length) opts.log.warn('cleared what an interrupted run left', { items: leftovers.length });
+    if (opts.skipUnchanged) {
+      const latest = await unchangedSince(outDir, deliveryDir, opts);
+      if (latest) {
+        opts.log.info('inputs unchanged since the latest run; nothing to do', { latest_run: latest });
+        return {
+          skippedAsUnchangedSince: latest,
+          runId: latest,
+          asOf: opts.asOf ?? openDelivery(deliveryDir).manifest.extract_date,
+          runDir: join(outDir, LAYOUT.latest),
+          exitCode: EXIT.ok,
+          quarantined: [],
+          quarantinedFiles: [],
+          timings: [],
+          counts: {},
+        };
+      }
+    }
     const runDir = join(outDir, LAYOUT.staging, runId);
     const workDir = join(outDir, LAYOUT.work, runId);
     ensureDir(runDir);
@@ -98,7 +125,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       threads: opts.config.resources.threads ?? availableParallelism(),
     });
     const conn = await instance.connect();
-    const ctx: RunContext = {
+    const ctx = newRunContext({
       instance,
       conn,
       config: opts.config,
@@ -111,25 +138,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       runDir,
       softwareVersion: opts.softwareVersion,
       startedAt: now,
-      manifest: belowFloors.length ? { disclosure_below_floors: belowFloors } : {},
-      timings: [],
-    };
+      keepRuns: opts.keep ?? opts.config.retention.keepRuns,
+      results: { disclosureBelowFloors: belowFloors },
+    });
     if (belowFloors.length)
       opts.log.warn('disclosure settings below their floors, allowed by disclosure.allowBelowFloors', {
         settings: belowFloors.join('; '),
       });
-    let skippedSince: string | null = null;
     try {
       opts.log.info('run started', { run_id: runId });
-      const stoppedAt = await walkStages(stages, ctx, {
-        fileBacked: ctx.config.resources.workDatabase === 'file',
-        stopAfter: (stage) =>
-          stage.name === 'ingest' && !!opts.skipUnchanged && !!unchangedSince(outDir, ctx),
-      });
-      if (stoppedAt) {
-        skippedSince = unchangedSince(outDir, ctx);
-        opts.log.info('inputs unchanged since the latest run; nothing to do', { latest_run: skippedSince });
-      }
+      await walkStages(stages, ctx, { fileBacked: ctx.config.resources.workDatabase === 'file' });
     } catch (err) {
       // A failed run leaves nothing behind; a killed one is cleared by the next run.
       opts.progress.stop();
@@ -142,37 +160,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     conn.closeSync();
     instance.closeSync();
     cleanLeftovers(outDir);
-    if (skippedSince) {
-      const latest = join(outDir, LAYOUT.latest);
-      return {
-        skippedAsUnchangedSince: skippedSince,
-        runId: skippedSince,
-        asOf: ctx.asOf,
-        runDir: latest,
-        exitCode: EXIT.ok,
-        quarantined: [],
-        quarantinedFiles: [],
-        timings: ctx.timings,
-        counts: {},
-      };
-    }
-    const removed = applyRetention(outDir, opts.keep ?? opts.config.retention.keepRuns);
-    if (removed.length) opts.log.info('old runs removed', { runs: removed.length });
-    const quarantined = (ctx.manifest.quarantined as RunSummary['quarantined']) ?? [];
+    const { quarantined, quarantinedFiles, commissioner, attrition } = ctx.results;
     return {
       runId,
       asOf: ctx.asOf,
       runDir: ctx.runDir,
       exitCode:
-        quarantined.length ||
-        (ctx.manifest.quarantined_files as unknown[]).length ||
-        withheldTables(ctx.manifest).length
+        quarantined.length || quarantinedFiles.length || commissioner?.audit.withheld.length
           ? EXIT.quarantined
           : EXIT.ok,
       quarantined,
-      quarantinedFiles: (ctx.manifest.quarantined_files as RunSummary['quarantinedFiles']) ?? [],
+      quarantinedFiles,
       timings: ctx.timings,
-      counts: (ctx.manifest.counts as Record<string, number>) ?? {},
+      counts: attrition?.system ?? {},
     };
   } finally {
     lock.release();

@@ -1,5 +1,6 @@
-// The shape of a pipeline stage, the context a run hands to each one, and the one loop that
-// walks a list of stages (used by `strata run`, `strata validate` and the tests alike).
+// The shape of a pipeline stage, the context a run hands to each one, what each stage hands
+// on (typed results, from which publishing assembles the manifest once), and the one loop
+// that walks a list of stages (used by `strata run`, `strata validate` and the tests alike).
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Config } from './config.ts';
 import { runSqlFiles } from './db.ts';
@@ -7,6 +8,14 @@ import type { Delivery, DeliveryFile, FileScan } from './delivery.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
 import { crashPoint } from './files.ts';
+import type { DeliverySummary } from './ingest-stage.ts';
+import type { DataQuality } from './data-quality.ts';
+import type { FittedModels } from './cost-model.ts';
+import type { AttritionSummary } from './attrition.ts';
+import type { PracticeListSummary } from './practice-lists.ts';
+import type { CommissionerSummary } from './commissioner.ts';
+import type { DashboardSummary } from './dashboard.ts';
+import type { HistoryUpdate } from './history.ts';
 
 /** What the ingest stage hands on: each file of the delivery and what became of it. */
 export interface IngestedFile {
@@ -29,6 +38,32 @@ export interface IngestResult {
   quarantinedFiles: { path: string; reason: string }[];
 }
 
+export interface QuarantinedPractice {
+  practice_code: string;
+  reason: string;
+}
+
+/** What the stages found and made, each section set by the stage that owns it. */
+export interface RunResults {
+  /** Disclosure settings below their floors, run because the configuration allowed it. */
+  disclosureBelowFloors: string[];
+  delivery?: DeliverySummary;
+  /** Practices not processed at all, with the reason. */
+  quarantined: QuarantinedPractice[];
+  /** Secondary-care files that could not be read as a whole (the rest of the delivery is used). */
+  quarantinedFiles: { path: string; reason: string }[];
+  dataQuality?: DataQuality;
+  models?: FittedModels;
+  attrition?: AttritionSummary;
+  practiceLists?: PracticeListSummary;
+  commissioner?: CommissionerSummary;
+  dashboard?: DashboardSummary;
+  report?: { bytes: number };
+  history?: HistoryUpdate;
+  /** Old runs removed by retention. */
+  retention?: { removed: string[] };
+}
+
 export interface RunContext {
   instance: DuckDBInstance;
   conn: DuckDBConnection;
@@ -43,13 +78,26 @@ export interface RunContext {
   runDir: string;
   softwareVersion: string;
   startedAt: Date;
+  /** How many published runs retention keeps. */
+  keepRuns: number;
   ingest?: IngestResult;
-  /** Sections of manifest.json, filled in by the stages. */
-  manifest: Record<string, unknown>;
+  results: RunResults;
   timings: { stage: string; seconds: number }[];
 }
 
-export type StageStep = (ctx: RunContext) => Promise<void>;
+/** A fresh context: nothing found yet. */
+export function newRunContext(
+  fields: Omit<RunContext, 'results' | 'timings' | 'ingest'> & { results?: Partial<RunResults> },
+): RunContext {
+  return {
+    ...fields,
+    results: { disclosureBelowFloors: [], quarantined: [], quarantinedFiles: [], ...fields.results },
+    timings: [],
+  };
+}
+
+/** A step returns the sections of the results it owns (or nothing). */
+export type StageStep = (ctx: RunContext) => Promise<Partial<RunResults> | void>;
 
 export interface Stage {
   name: string;
@@ -88,10 +136,10 @@ export async function walkStages(
   for (const [i, stage] of stages.entries()) {
     const started = performance.now();
     ctx.progress.start(`${i + 1}/${stages.length} ${stage.name}`, 1);
-    if (stage.before) await stage.before(ctx);
-    if (stage.run) await stage.run(ctx);
+    if (stage.before) Object.assign(ctx.results, await stage.before(ctx));
+    if (stage.run) Object.assign(ctx.results, await stage.run(ctx));
     await runSqlFiles(ctx.conn, stage.sql, opts.fileBacked ?? false);
-    if (stage.after) await stage.after(ctx);
+    if (stage.after) Object.assign(ctx.results, await stage.after(ctx));
     if (opts.stopAfter?.(stage, ctx)) return stage;
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     ctx.timings.push({ stage: stage.name, seconds });

@@ -10,7 +10,7 @@ import { openWorkDb, runSqlFile } from './db.ts';
 import { EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import { noProgress } from './progress.ts';
-import { walkStages, type RunContext } from './stage.ts';
+import { newRunContext, walkStages } from './stage.ts';
 
 export interface ValidationReport {
   extract_date: string;
@@ -40,7 +40,7 @@ export async function validateDelivery(
     threads: config.resources.threads ?? availableParallelism(),
   });
   const conn = await instance.connect();
-  const ctx: RunContext = {
+  const ctx = newRunContext({
     instance,
     conn,
     config,
@@ -53,9 +53,8 @@ export async function validateDelivery(
     runDir: work,
     softwareVersion: '',
     startedAt: new Date(),
-    manifest: {},
-    timings: [],
-  };
+    keepRuns: config.retention.keepRuns,
+  });
   let eligible: number | null = null;
   try {
     // Validation always works in memory: nothing to checkpoint.
@@ -70,13 +69,8 @@ export async function validateDelivery(
     instance.closeSync();
     rmSync(work, { recursive: true, force: true });
   }
-  const dq = ctx.manifest.data_quality as {
-    totals: ValidationReport['totals'];
-    dropped_by_reason: Record<string, number>;
-    practices: PracticeQuality[];
-  };
-  const quarantined = (ctx.manifest.quarantined as ValidationReport['quarantined']) ?? [];
-  const quarantinedFiles = (ctx.manifest.quarantined_files as ValidationReport['quarantined_files']) ?? [];
+  const { quarantined, quarantinedFiles } = ctx.results;
+  const dq = ctx.results.dataQuality!;
   return {
     extract_date: ctx.asOf,
     eligible,
@@ -84,9 +78,9 @@ export async function validateDelivery(
     quarantined_files: quarantinedFiles,
     quarantined,
     totals: dq.totals,
-    dropped_by_reason: dq.dropped_by_reason,
+    dropped_by_reason: dq.droppedByReason,
     practices: dq.practices,
-    inputs: ctx.manifest.inputs as InputReport[],
+    inputs: dq.inputs,
   };
 }
 

@@ -1,9 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config.ts';
 import { projectPath } from '../src/paths.ts';
+import { noProgress } from '../src/progress.ts';
+import { runPipeline } from '../src/run.ts';
+import { smallDelivery } from './support/cli.ts';
 
 const strata = (...args: string[]) =>
   spawnSync(process.execPath, [projectPath('bin', 'strata.mjs'), ...args], { encoding: 'utf8' });
@@ -71,4 +75,40 @@ describe('error messages', () => {
       'practices/C82001/observations.csv: 12 lines',
     );
   });
+});
+
+describe('--skip-unchanged', () => {
+  it('runs nothing when the delivery, as-of date and configuration are the latest run’s, and runs again when a byte changes', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'strata-skip-'));
+    const delivery = await smallDelivery(join(tmp, 'delivery'));
+    const out = join(tmp, 'out');
+    const logs: string[] = [];
+    const record = (msg: string) => void logs.push(msg);
+    const run = () =>
+      runPipeline({
+        deliveryDir: delivery,
+        outDir: out,
+        config: defaultConfig,
+        log: { debug: record, info: record, warn: record, error: record },
+        progress: noProgress,
+        softwareVersion: 'test',
+        skipUnchanged: true,
+      });
+    const first = await run();
+    expect(first.skippedAsUnchangedSince).toBeUndefined();
+
+    const second = await run();
+    expect(second.skippedAsUnchangedSince).toBe(first.runId);
+    expect(readdirSync(join(out, 'runs'))).toEqual([first.runId]);
+    // Decided before anything was loaded: the second run never started its stages.
+    expect(logs.filter((m) => m === 'run started')).toHaveLength(1);
+
+    // One byte of one practice's extract: a different delivery.
+    const practice = readdirSync(join(delivery, 'practices')).sort()[0]!;
+    appendFileSync(join(delivery, 'practices', practice, 'patients.csv'), '\n');
+    const third = await run();
+    expect(third.skippedAsUnchangedSince).toBeUndefined();
+    expect(third.runId).not.toBe(first.runId);
+    rmSync(tmp, { recursive: true, force: true });
+  }, 300_000);
 });

@@ -66,7 +66,7 @@ describe('the feed schemas', () => {
     const ctes = new Set([...sql.matchAll(/\b([a-z_]\w*)\s+as\s*\(/gi)].map((m) => m[1]!.toLowerCase()));
     const external = sources.filter((s) => !ctes.has(s));
     expect(external.length).toBeGreaterThan(0);
-    for (const s of external) expect(s).toMatch(/^(commissioner\.\w+|dashboard_practice_lines)$/);
+    for (const s of external) expect(s).toMatch(/^(commissioner\.\w+|data_quality_by_practice)$/);
   });
 });
 

@@ -104,7 +104,7 @@ const PUBLISH = 'publish';
 const FAULTS: Fault[] = [
   ...CODE.points.map((point) => ({ kind: 'crash', point }) as const),
   { kind: 'timed', stage: 'cost model' },
-  { kind: 'timed', stage: 'outputs' },
+  { kind: 'timed', stage: 'commissioner summaries' },
   { kind: 'disk-full' },
   { kind: 'read-only' },
 ];

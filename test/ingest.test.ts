@@ -20,7 +20,7 @@ describe('ingest and staging on a synthetic delivery', () => {
     await synthesise({ scale: 0.005, seed: 5, out: delivery, asOf: '2026-03-31' });
     mess = JSON.parse(readFileSync(join(delivery, 'ground-truth', 'mess.json'), 'utf8')).files;
     const run = await runStages(delivery, 'staging');
-    inputs = run.ctx.manifest.inputs as InputReport[];
+    inputs = run.ctx.results.dataQuality!.inputs;
     run.close();
   });
 
@@ -30,7 +30,7 @@ describe('ingest and staging on a synthetic delivery', () => {
       resources: { ...defaultConfig.resources, ingestMode: 'per-file' as const },
     };
     const run = await runStages(delivery, 'staging', config);
-    const perFile = run.ctx.manifest.inputs as InputReport[];
+    const perFile = run.ctx.results.dataQuality!.inputs;
     run.close();
     expect(perFile.map((i) => [i.path, i.loaded, i.rejected, i.dropped])).toEqual(
       inputs.map((i) => [i.path, i.loaded, i.rejected, i.dropped]),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commissionerAggregates, type GroupCell } from '../src/commissioner.ts';
+import { commissionerAggregates, type GroupCell } from '../src/commissioner-cells.ts';
 import { defaultConfig } from '../src/config.ts';
 import { queryRows, runSqlFile, setVariables } from '../src/db.ts';
 import { roundCount } from '../src/disclosure.ts';
@@ -325,6 +325,7 @@ describe('a run on a synthetic delivery', { timeout: 30_000 }, () => {
         `create table attrition (level VARCHAR, level_order INTEGER, org_code VARCHAR, org_name VARCHAR, step_order INTEGER, step VARCHAR, patients BIGINT)`,
       );
       await runSqlFile(work, 'marts/cohort_groups.sql');
+      await runSqlFile(work, 'marts/commissioner_cells.sql');
       const agg = await commissionerAggregates(work);
       work.closeSync();
       instance.closeSync();

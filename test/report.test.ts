@@ -73,7 +73,7 @@ beforeAll(async () => {
     route.request().url() === url ? route.continue() : (refused.push(route.request().url()), route.abort()),
   );
   await page.goto(url, { waitUntil: 'load' });
-}, 90_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();

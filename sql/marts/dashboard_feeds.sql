@@ -1,6 +1,6 @@
 -- dashboard_*: the dashboard feeds, one table per feed (grain named on each). Read ONLY from
 -- the disclosure-controlled commissioner tables (attached as `commissioner`) and from the
--- per-practice line counts of the delivery (dashboard_practice_lines), never from
+-- per-practice line counts of the delivery (data_quality_by_practice), never from
 -- patient_list: whatever a feed shows has already passed disclosure control. Rates and
 -- shares are worked out from the published (rounded) figures, so they reveal nothing the
 -- published counts do not; they are NULL wherever either count is suppressed.
@@ -109,6 +109,6 @@ select
     l.practice_code, p.practice_name, p.pcn_code, p.place, l.status,
     l.lines, l.loaded, l.rejected, l.dropped, l.kept,
     (case when l.lines > 0 then (l.lines - l.kept) / l.lines end)::double as share_not_kept
-from dashboard_practice_lines l
+from data_quality_by_practice l
 left join practice p using (practice_code)
 order by l.practice_code;

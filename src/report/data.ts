@@ -5,6 +5,7 @@ import { quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../db.ts';
 import { historyGlob, historyHas } from '../history.ts';
 import type { AgeSexDatum } from './cohort-charts.ts';
+import type { FittedModels } from '../cost-model.ts';
 import type { RunContext } from '../stage.ts';
 
 export interface GroupRow {
@@ -112,31 +113,27 @@ async function trendRows(
   );
 }
 
-function modelSummary(models: unknown, suppressBelow: number): ModelSummary {
-  type Json = Record<string, unknown> | undefined;
-  const m = models as Json;
-  const backtest = m?.backtest as Json;
-  const validation = backtest?.validation as Json;
-  const cost = validation?.cost as Json;
-  const periods = (m?.periods as Json)?.backtest as Json;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const deciles = (cost?.calibration_by_decile as Record<string, number>[] | undefined) ?? [];
+function modelSummary(models: FittedModels | undefined, suppressBelow: number): ModelSummary {
+  if (!models) return { calibration: [] };
+  const { backtest, periods } = models.summary;
+  const { validation } = backtest;
+  const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   return {
-    fittedOn: periods?.fitted_on as ModelSummary['fittedOn'],
-    scoredAt: periods?.scored_at as string | undefined,
-    outcomeTo: periods?.outcome_to as string | undefined,
-    patients: num(validation?.patients),
-    rSquared: num(cost?.r_squared),
-    mae: num(cost?.mean_absolute_error),
-    highCostAuroc: num((validation?.high_cost as Json)?.auroc),
-    admissionAuroc: num((validation?.admission as Json)?.auroc),
-    devianceExplained: num((backtest?.cost as Json)?.deviance_explained),
+    fittedOn: periods.backtest.fitted_on,
+    scoredAt: periods.backtest.scored_at,
+    outcomeTo: periods.backtest.outcome_to,
+    patients: num(validation.patients),
+    rSquared: num(validation.cost.r_squared),
+    mae: num(validation.cost.mean_absolute_error),
+    highCostAuroc: num(validation.high_cost.auroc),
+    admissionAuroc: num(validation.admission.auroc),
+    devianceExplained: num(backtest.cost.deviance_explained),
     // A decile's means describe its people: hidden, like any cost, when they are few.
-    calibration: deciles.map((d) => {
-      const small = !(d.patients! >= suppressBelow);
+    calibration: validation.cost.calibration_by_decile.map((d) => {
+      const small = !(d.patients >= suppressBelow);
       return {
-        decile: d.decile!,
-        patients: d.patients!,
+        decile: d.decile,
+        patients: d.patients,
         mean_predicted: small ? null : (num(d.mean_predicted) ?? null),
         mean_observed: small ? null : (num(d.mean_observed) ?? null),
         ratio: small ? null : (num(d.ratio) ?? null),
@@ -222,7 +219,7 @@ export async function reportData(ctx: RunContext): Promise<ReportData> {
     deprivation,
     trend: [...eligibleTrend, ...cohortTrend],
     dataQuality,
-    model: modelSummary(ctx.manifest.models, c.disclosure.suppressBelow),
+    model: modelSummary(ctx.results.models, c.disclosure.suppressBelow),
     rules: {
       suppressBelow: c.disclosure.suppressBelow,
       roundTo: c.disclosure.roundTo,

@@ -3,8 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { listFiles as filesUnder } from '../../src/files.ts';
 import { projectPath } from '../../src/paths.ts';
 
 export const STRATA_BIN = projectPath('bin', 'strata.mjs');
@@ -132,17 +133,7 @@ export function sha256(data: Uint8Array): string {
 }
 
 /** Every file under `dir`, relative, sorted, with `/` separators. */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(dir, join(d, e.name)).split('\\').join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+export const listFiles = (dir: string): string[] => filesUnder(dir).sort();
 
 export interface Manifest {
   run_id: string;

@@ -7,7 +7,7 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 import { openWorkDb, queryRows, type Row } from '../../src/db.ts';
 import { silentLogger } from '../../src/log.ts';
 import { noProgress } from '../../src/progress.ts';
-import { walkStages, type RunContext } from '../../src/stage.ts';
+import { newRunContext, walkStages, type RunContext } from '../../src/stage.ts';
 
 export interface StagedRun {
   ctx: RunContext;
@@ -32,7 +32,7 @@ export async function runStages(
     threads: availableParallelism(),
   });
   const conn = await instance.connect();
-  const ctx: RunContext = {
+  const ctx = newRunContext({
     instance,
     conn,
     config,
@@ -45,9 +45,8 @@ export async function runStages(
     runDir,
     softwareVersion: 'test',
     startedAt: new Date(0),
-    manifest: {},
-    timings: [],
-  };
+    keepRuns: config.retention.keepRuns,
+  });
   if (through !== null) await walkStages(stages, ctx, { through });
   return {
     ctx,
