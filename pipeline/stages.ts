@@ -48,6 +48,7 @@ export const stages: Stage[] = [
       'the reference lists and every registration staged; a practice none of whose registrations can be used is quarantined',
     reads: ['delivery_file', 'raw_lsoa', 'raw_patients', 'raw_practices'],
     writes: [
+      'attrition_step',
       'codelist',
       'condition_rule',
       'deficit_rule',
@@ -193,6 +194,7 @@ export const stages: Stage[] = [
     name: 'cohorts',
     summary: 'one row per eligible patient: the three cohorts, risk tier and the reasons for each',
     reads: [
+      'attrition_step',
       'patient_activity',
       'patient_condition_set',
       'patient_frailty',

@@ -49,6 +49,8 @@ export interface AttritionCell {
   org_name: string;
   step_order: number;
   step: string;
+  /** The group counting exactly the same people (pipeline/attrition-steps.ts), if any. */
+  same_as: string | null;
   patients: number;
 }
 
@@ -87,9 +89,9 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
   const attrition = await queryRows<AttritionCell & Record<string, unknown>>(
     conn,
     // Every step for every organisation: one with no patients left (quarantined, say) has zeros.
-    `with step as (select distinct step_order, step from attrition),
+    `with step as (select distinct step_order, step, same_as from attrition),
      org as (select distinct level, level_order, org_code, org_name from organisation)
-     select o.level, o.level_order, o.org_code, o.org_name, s.step_order, s.step, coalesce(a.patients, 0) as patients
+     select o.level, o.level_order, o.org_code, o.org_name, s.step_order, s.step, s.same_as, coalesce(a.patients, 0) as patients
      from org o cross join step s
      left join attrition a on a.level = o.level and a.org_code = o.org_code and a.step_order = s.step_order
      order by o.level_order, o.org_code, s.step_order`,

@@ -52,16 +52,6 @@ export function organisationChildren(memberships: readonly Membership[]): Map<st
   return children;
 }
 
-/** Attrition steps that count exactly the same people as a group: they must be hidden together. */
-const ATTRITION_SAME_AS: readonly [RegExp, string][] = [
-  [/^adults$/, 'all adults'],
-  [/^rule: \d+\+ chronic conditions/, 'multimorbidity'],
-  [/^cohort: multimorbidity/, 'multimorbidity'],
-  [/^cohort: frailty/, 'frailty'],
-  [/^cohort: predicted high cost/, 'high cost'],
-  [/^any cohort$/, 'any cohort'],
-];
-
 type GroupIndex = Map<string, Map<string, Map<string, string>>>;
 const allKey = breakdownKey({ breakdown: 'all', age_band: null, sex: null, imd_quintile: null });
 
@@ -86,7 +76,8 @@ export function indexGroups(groups: readonly GroupCell[]): GroupIndex {
 export function attritionIds(agg: CommissionerAggregates, index: GroupIndex): string[] {
   const patientsById = new Map(agg.groups.map((c) => [groupCellId(c), c.patients]));
   return agg.attrition.map((a) => {
-    const same = ATTRITION_SAME_AS.find(([pattern]) => pattern.test(a.step))?.[1];
+    // A step counting exactly the same people as a group must be hidden with it.
+    const same = a.same_as;
     const groupId = same ? index.get(orgKey(a.level, a.org_code))?.get(same)?.get(allKey) : undefined;
     if (!groupId) return attritionCellId(a);
     if (patientsById.get(groupId) !== a.patients)

@@ -2,6 +2,7 @@
 // costs, contract patterns) become tables and variables in the work database, so the SQL
 // in sql/ joins them and never has a code or threshold spliced into its text.
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import { attritionSteps } from '../pipeline/attrition-steps.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
@@ -50,6 +51,12 @@ export async function createRuleTables(
   extractDate: string,
 ): Promise<void> {
   const lists = loadCodelists();
+  await appendRows(
+    conn,
+    'attrition_step',
+    { step_order: 'INTEGER', step_id: 'VARCHAR', step: 'VARCHAR', same_as: 'VARCHAR' },
+    attritionSteps(config.cohorts).map((s, i) => [i + 1, s.id, s.label, s.sameAs]),
+  );
   await appendRows(
     conn,
     'codelist',

@@ -8,6 +8,7 @@ import { ConfigError } from '../src/errors.ts';
 import { silentLogger, type Logger } from '../src/log.ts';
 import { noProgress } from '../src/progress.ts';
 import { runPipeline } from '../src/run.ts';
+import { attritionSteps } from '../pipeline/attrition-steps.ts';
 
 const file = (content: string) => {
   const path = join(mkdtempSync(join(tmpdir(), 'strata-config-')), 'config.json');
@@ -130,5 +131,21 @@ describe('configuration', () => {
     const manifest = JSON.parse(readFileSync(join(summary.runDir, 'manifest.json'), 'utf8'));
     expect(manifest.disclosure_below_floors).toEqual(['disclosure.suppressBelow 3 is below its floor of 5']);
     expect(manifest.configuration.disclosure.allowBelowFloors).toBe(true);
+  });
+});
+
+describe('attrition steps', () => {
+  it('state the thresholds the configuration sets, not the defaults', () => {
+    const labels = attritionSteps({
+      adultAge: 18,
+      multimorbidityMin: 4,
+      highCostMultiple: 2.5,
+      hfrsMarkerAtLeast: 15,
+    }).map((s) => s.label);
+    expect(labels).toContain('rule: 4+ chronic conditions (adults)');
+    expect(labels).toContain('cohort: multimorbidity (4+ conditions)');
+    expect(labels).toContain('rule: HFRS 15 or more (adults)');
+    expect(labels).toContain('cohort: predicted high cost (2.5x mean)');
+    expect(labels.join(' ')).not.toMatch(/\b5\+|HFRS 5 |3x/);
   });
 });

@@ -322,7 +322,7 @@ describe('a run on a synthetic delivery', { timeout: 30_000 }, () => {
        join read_csv(${quotedString(join(delivery, 'ground-truth', 'patients.csv.gz'))}) g using (pseudo_id)`,
       );
       await work.run(
-        `create table attrition (level VARCHAR, level_order INTEGER, org_code VARCHAR, org_name VARCHAR, step_order INTEGER, step VARCHAR, patients BIGINT)`,
+        `create table attrition (level VARCHAR, level_order INTEGER, org_code VARCHAR, org_name VARCHAR, step_order INTEGER, step VARCHAR, same_as VARCHAR, patients BIGINT)`,
       );
       await runSqlFile(work, 'marts/cohort_groups.sql');
       await runSqlFile(work, 'marts/commissioner_cells.sql');
