@@ -1,7 +1,7 @@
 // The `strata` command. `main` is the only place that decides an exit code; errors meant
 // for a person print as one line, a stack trace only with --debug.
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT } from './errors.ts';
+import { CliError, EXIT, storageFailure } from './errors.ts';
 import { noProgress, terminalProgress } from './progress.ts';
 import { projectPath } from './paths.ts';
 
@@ -210,9 +210,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (debug) io.stderr.write(`${redact(err.stack ?? '')}\n`);
       return err.exitCode;
     }
-    const storage = storageProblem(err);
+    // A full disk or a folder that cannot be written: the environment, not a bug, in one line.
+    const storage = storageFailure(err);
     if (storage) {
-      io.stderr.write(`strata: ${storage}; nothing was published and the latest run is unchanged\n`);
+      io.stderr.write(
+        `strata: the output could not be written: ${storage}; nothing was published and the latest run is unchanged\n`,
+      );
       if (debug) io.stderr.write(`${redact(err instanceof Error ? (err.stack ?? '') : '')}\n`);
       return EXIT.internal;
     }
@@ -231,22 +234,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
  */
 export function redact(message: string): string {
   return message.replace(/[0-9a-f]{16,64}/gi, '<pseudonym>');
-}
-
-/** A full disk or a folder that cannot be written: the environment, not a bug, said in one line. */
-function storageProblem(err: unknown): string | null {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const text = err instanceof Error ? err.message : String(err);
-  if (code === 'ENOSPC' || /No space left on device/i.test(text)) return 'the disk is full';
-  if (code === 'EFBIG' || /File too large/i.test(text))
-    return 'a file is too large for the file system (a size limit, or the disk is full)';
-  if (code === 'EDQUOT' || /quota exceeded/i.test(text)) return 'the disk quota is used up';
-  if (code === 'EROFS' || /read-only file system/i.test(text))
-    return 'the output folder is on a read-only file system';
-  if (code === 'EACCES' || code === 'EPERM' || /Permission denied/i.test(text))
-    return 'the output folder cannot be written (permission denied)';
-  if (/Could not write file/i.test(text)) return 'a file could not be written to the output folder';
-  return null;
 }
 
 export { Option };

@@ -51,3 +51,35 @@ export class IntegrityError extends CliError {
     super(message, EXIT.internal);
   }
 }
+
+/**
+ * What a file-system failure means to the person at the keyboard, found by its errno code or,
+ * for DuckDB's errors, which carry none, by the operating system's text in the message.
+ */
+const STORAGE_FAILURES: readonly { code: string; text: RegExp; reason: string }[] = [
+  { code: 'ENOSPC', text: /No space left on device/i, reason: 'the disk is full' },
+  {
+    code: 'EFBIG',
+    text: /File too large/i,
+    reason: 'a file is too large for the file system (a size limit, or the disk is full)',
+  },
+  { code: 'EDQUOT', text: /quota exceeded/i, reason: 'the disk quota is used up' },
+  { code: 'EROFS', text: /read-only file system/i, reason: 'the file system is read-only' },
+  { code: 'EACCES', text: /Permission denied/i, reason: 'permission denied' },
+  { code: 'EPERM', text: /Operation not permitted/i, reason: 'operation not permitted (permission denied)' },
+  { code: 'EIO', text: /Input\/output error/i, reason: 'an input/output error of the disk' },
+  { code: 'ENOTDIR', text: /Not a directory/i, reason: 'a file is in the way of a folder' },
+  { code: '', text: /Could not write file/i, reason: 'a file could not be written' },
+];
+
+/** The reason for a file-system failure, or null when `err` is not one. */
+export function storageFailure(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  return (
+    (
+      STORAGE_FAILURES.find((f) => !!code && f.code === code) ??
+      STORAGE_FAILURES.find((f) => f.text.test(text))
+    )?.reason ?? null
+  );
+}

@@ -21,7 +21,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, EXIT, IntegrityError, LockedError } from './errors.ts';
+import { CliError, EXIT, IntegrityError, LockedError, storageFailure } from './errors.ts';
 import {
   crashPoint,
   DIR_MODE,
@@ -218,17 +218,6 @@ export class PublishError extends CliError {
   }
 }
 
-const REASONS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file too large for the file system or the process limit',
-  EIO: 'input/output error',
-  ENOTDIR: 'a file is in the way of a folder',
-};
-
 function publishStep<T>(what: string, latest: string | null, step: () => T): T {
   try {
     return step();
@@ -236,7 +225,7 @@ function publishStep<T>(what: string, latest: string | null, step: () => T): T {
     if (err instanceof CliError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (!code) throw err;
-    const reason = REASONS[code] ?? (err as Error).message;
+    const reason = storageFailure(err) ?? (err as Error).message;
     throw new PublishError(
       `could not ${what}: ${reason} (${code}); nothing was published` +
         (latest ? `, latest is still run ${latest}` : ''),

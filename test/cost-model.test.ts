@@ -75,7 +75,7 @@ describe('cost and admission models on a synthetic delivery', () => {
       )[0]!.n,
     );
     adults = readGroundTruth(delivery).filter((r) => r.eligible && r.age >= 18);
-  }, 120_000);
+  });
 
   afterAll(() => {
     run?.close();
@@ -300,7 +300,7 @@ describe('cost and admission models on a synthetic delivery', () => {
     await modelCardStep({ ...ctx, results: { ...ctx.results, ...refitted } });
     expect(readFileSync(join(ctx.runDir, 'model-card.md'), 'utf8')).toBe(card);
     expect(existsSync(join(ctx.runDir, 'model-card.md'))).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('a delivery whose secondary care covers only the last two years', () => {
@@ -325,7 +325,7 @@ describe('a delivery whose secondary care covers only the last two years', () =>
       writeFileSync(file, gz ? gzipSync(text) : text);
     }
     run = await runStages(delivery, 'cost model');
-  }, 120_000);
+  });
 
   afterAll(() => {
     run?.close();

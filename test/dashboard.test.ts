@@ -78,7 +78,7 @@ describe('dashboard feeds from a run on the sample delivery', () => {
     firstRun = { runId: first.runId, runDir: first.runDir };
     db = await DuckDBInstance.create(':memory:');
     conn = await db.connect();
-  }, 60_000);
+  });
 
   afterAll(() => {
     conn?.closeSync();
@@ -221,7 +221,7 @@ describe('dashboard feeds from a run on the sample delivery', () => {
     expect(lstatSync(join(history, `as_of=${AS_OF}`)).isSymbolicLink()).toBe(true);
     // The replaced partition is gone, not kept beside the new one.
     expect(readdirSync(join(history, '.partitions'))).toEqual([`${AS_OF}.${secondRun.runId}`]);
-  }, 60_000);
+  });
 });
 
 describe('updateHistory', () => {

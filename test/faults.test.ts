@@ -392,6 +392,6 @@ describe('fault injection on a small synthetic delivery', () => {
     async (index, steps) => {
       await lane(index, steps);
     },
-    600_000,
+    1_200_000,
   );
 });

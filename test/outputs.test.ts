@@ -75,7 +75,7 @@ describe('a run on a synthetic delivery', { timeout: 30_000 }, () => {
     truth = readGroundTruth(delivery);
     db = await DuckDBInstance.create(':memory:');
     conn = await db.connect();
-  }, 60_000);
+  });
 
   afterAll(() => {
     conn?.closeSync();

@@ -43,7 +43,7 @@ beforeAll(async () => {
     progress: noProgress,
     softwareVersion: 'test',
   });
-}, 60_000);
+});
 
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
