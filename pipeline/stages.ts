@@ -184,6 +184,7 @@ export const stages: Stage[] = [
       'patient_record',
     ],
     sql: [
+      'intermediate/risk_tier.sql',
       'intermediate/release_staged.sql',
       'intermediate/activity_history.sql',
       'intermediate/features.sql',

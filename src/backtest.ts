@@ -6,7 +6,6 @@ import {
   calibrationByDecile,
   confusion,
   meanAbsoluteError,
-  orderBy,
   rSquared,
   shareByGroup,
   type CalibrationDecile,
@@ -55,39 +54,16 @@ export interface Validation {
   };
 }
 
-/**
- * Tier by rank of predicted cost, with the cut-offs patient_list.sql uses. Rows are in
- * pseudo_id order, so breaking ties by position breaks them by pseudo_id, as it does.
- */
-function tiersOf(predicted: Float64Array, tiers: RunContext['config']['tiers']): string[] {
-  const n = predicted.length;
-  const order = orderBy(
-    predicted.map((v) => -v),
-    'tiers',
-  );
-  const out = new Array<string>(n);
-  order.forEach((row, k) => {
-    const rank = k + 1;
-    out[row] =
-      rank <= Math.ceil(tiers.veryHigh * n)
-        ? 'very high'
-        : rank <= Math.ceil(tiers.high * n)
-          ? 'high'
-          : rank <= Math.ceil(tiers.moderate * n)
-            ? 'moderate'
-            : 'low';
-  });
-  return out;
-}
-
 export async function validate(ctx: RunContext, pair: FittedPair): Promise<Validation> {
   await scoreInDatabase(ctx, pair, 'train', 'scored_backtest');
   // In pseudo_id order, so the metrics break ties as they always have; with whether each
-  // adult is in the population at the as-of date (still registered and alive).
+  // adult is in the population at the as-of date (still registered and alive), and the tier
+  // each would have been given (ties broken by pseudo_id, as in the practice lists).
   const scored = await readColumns(
     ctx.conn,
     `select s.predicted_cost_12m, s.admission_probability_12m, s.next_cost_12m, s.next_admitted,
-            c.pseudo_id is not null as stayed
+            c.pseudo_id is not null as stayed,
+            risk_tier(row_number() over (order by s.predicted_cost_12m desc, s.pseudo_id), count(*) over ()) as tier
      from scored_backtest s
      left join population c on c.ref = 'current' and c.pseudo_id = s.pseudo_id
      order by s.pseudo_id`,
@@ -137,7 +113,7 @@ export async function validate(ctx: RunContext, pair: FittedPair): Promise<Valid
       mean_predicted: mean(admissionP),
       observed_rate: mean(admitted),
     },
-    tiers: shareByGroup(observed, tiersOf(predicted, ctx.config.tiers)),
+    tiers: shareByGroup(observed, scored.tier as string[]),
     still_registered: stillRegistered(stayed, predicted, observed, admissionP, admitted, multiple),
   };
 }

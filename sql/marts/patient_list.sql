@@ -53,13 +53,7 @@ select
     x.admission_probability_12m,
     p.adult and x.predicted_cost_12m >= getvariable('high_cost_multiple') * x.mean_predicted_cost as high_cost_3x,
     x.risk_rank,
-    case
-        when not p.adult then null
-        when x.risk_rank <= ceil(getvariable('tier_very_high') * x.ranked_adults) then 'very high'
-        when x.risk_rank <= ceil(getvariable('tier_high') * x.ranked_adults) then 'high'
-        when x.risk_rank <= ceil(getvariable('tier_moderate') * x.ranked_adults) then 'moderate'
-        else 'low'
-    end as tier,
+    case when p.adult then risk_tier(x.risk_rank, x.ranked_adults) end as tier,
     a.prior_cost_12m as observed_cost_12m,
     a.prior_emergency_admissions as emergency_admissions_12m
 from population_now p
