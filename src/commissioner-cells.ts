@@ -108,7 +108,7 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
 }
 
 /**
- * The cells, about 63,000 at scale 1, leave the database as integer keys and
+ * The cells, tens of thousands at LLR scale, leave the database as integer keys and
  * figures; their names come once per organisation, group and breakdown, not once per cell.
  */
 async function readGroupCells(conn: DuckDBConnection): Promise<GroupCell[]> {

@@ -125,8 +125,9 @@ export type RawColumns = Record<string, unknown[]>;
 
 /**
  * A result as one array per column, read chunk by chunk from the vectors: the reader's generic
- * per-value conversion cost 2 s more of an 18 s model fit at scale 1. Values come as DuckDB
- * gives them (DOUBLE, INTEGER and VARCHAR as numbers and strings; BIGINT as bigint).
+ * per-value conversion is a large share of a model fit's time (docs/performance.md). Values
+ * come as DuckDB gives them (DOUBLE, INTEGER and VARCHAR as numbers and strings; BIGINT as
+ * bigint).
  */
 export async function readColumns(
   conn: DuckDBConnection,

@@ -128,7 +128,7 @@ export interface PracticeListSummary {
  * Writes practices/<ODS>/risk-list.csv, risk-list.parquet and README.txt for every practice
  * with eligible patients.
  *
- * A COPY per practice and format costs a fixed ~13 ms, most of the stage at 136 practices, so
+ * A COPY per practice and format has a fixed cost that dominates the stage at LLR's practice count, so
  * the lists are written by partitioned COPYs instead. Such a COPY keeps each practice's rows in
  * risk order only while one thread writes them, and the work database's thread count is
  * locked; so the ordered rows go once to a file, and one-thread databases (with the same
