@@ -11,6 +11,7 @@ import { EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import { queryRows, readColumns, runSqlFile, type Row } from './db.ts';
 import { type AdditiveSet, type PublishedCell, type RawCell, type SuppressionRules } from './disclosure.ts';
 import { countProtection } from './config.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import { protectWithAudit, type AuditedRelease, type Protection } from './disclosure-audit.ts';
 import { IntegrityError } from './errors.ts';
 import { ensureDir, sealFile, writeFileDurable } from './files.ts';
@@ -72,6 +73,8 @@ export interface CommissionerAggregates {
   attrition: AttritionCell[];
   definitions: GroupDefinition[];
   organisations: Membership[];
+  /** Every adult has a tier: false in a run without models, whose tiers then add up to nothing. */
+  tiered: boolean;
 }
 
 /**
@@ -100,7 +103,11 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
     conn,
     'select level, level_order, org_code, practice_code from organisation order by level_order, org_code, practice_code',
   );
-  return { groups, attrition, definitions, organisations };
+  const [tiering] = await queryRows<{ tiered: boolean }>(
+    conn,
+    'select coalesce(bool_and(tier is not null), true) as tiered from patient_list where adult',
+  );
+  return { groups, attrition, definitions, organisations, tiered: tiering!.tiered };
 }
 
 /**
@@ -280,7 +287,7 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
   const flags = ['multimorbidity', 'frailty', 'high_cost'] as const;
   const groupSets: { total: string; parts: string[] }[] = [
     { total: allAdults, parts: combinations.map((d) => d.cohort) },
-    { total: allAdults, parts: tiers },
+    ...(agg.tiered ? [{ total: allAdults, parts: tiers }] : []),
     { total: allAdults, parts: [anyCohort, noCohort] },
     { total: anyCohort, parts: combinations.filter((d) => d.cohort !== noCohort).map((d) => d.cohort) },
   ];
@@ -688,11 +695,11 @@ function metadata(
     ],
     [
       'cohort: high cost',
-      `predicted 12-month cost at least ${c.cohorts.highCostMultiple} times the mean for adults in the system`,
+      `predicted 12-month cost at least ${c.cohorts.highCostMultiple} times the mean for adults in the system${notAvailable(ctx)}`,
     ],
     [
       'tiers',
-      `adults ranked by predicted cost: very high top ${c.tiers.veryHigh * 100}%, high to ${c.tiers.high * 100}%, moderate to ${c.tiers.moderate * 100}%, low the rest`,
+      `adults ranked by predicted cost: very high top ${c.tiers.veryHigh * 100}%, high to ${c.tiers.high * 100}%, moderate to ${c.tiers.moderate * 100}%, low the rest${notAvailable(ctx)}`,
     ],
     [
       'costs',
@@ -732,6 +739,14 @@ function metadata(
   ];
 }
 
+/** The note on every model-based figure of a run without models. */
+function notAvailable(ctx: RunContext): string {
+  const reason = predictionsNotAvailable(ctx);
+  return reason
+    ? `; NOT AVAILABLE in this run (${reason}): the high cost cohort and the tiers count no one, the combinations count no one as high cost, and predicted costs are 0`
+    : '';
+}
+
 function commissionerReadme(
   ctx: RunContext,
   rules: SuppressionRules,
@@ -739,9 +754,18 @@ function commissionerReadme(
   withheld: readonly string[],
 ): string {
   const tables = SUMMARY_TABLES.map((t) => `  ${t.name.padEnd(22)} ${t.about}`).join('\n');
+  const unavailable = predictionsNotAvailable(ctx);
   return `COMMISSIONER SUMMARIES
 Run ${ctx.runId}, as of ${ctx.asOf}.
-
+${
+  unavailable
+    ? `
+THE PREDICTED HIGH COST COHORT AND THE TIERS ARE NOT AVAILABLE IN THIS RUN: ${unavailable}.
+Their rows count no one, the combinations count no one as high cost, and predicted costs are
+0. The multimorbidity and frailty cohorts do not depend on the models and are complete.
+`
+    : ''
+}
 Aggregates only: no patient-level rows and no patient identifiers. Every count of people is
 in a column called patients. Counts from ${rules.min} to ${rules.max} are suppressed (patients is empty
 and suppressed is true), other counts are rounded to the nearest ${rules.roundTo}, and further cells

@@ -9,6 +9,7 @@ import { checkDisclosureFloors, type Config } from './config.ts';
 import { openWorkDb } from './db.ts';
 import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
 import { ensureDir } from './files.ts';
@@ -41,6 +42,8 @@ export interface RunSummary {
   quarantinedFiles: { path: string; reason: string }[];
   timings: { stage: string; seconds: number }[];
   counts: Record<string, number>;
+  /** Why the run has no predicted high cost cohort, tiers or admission risk, if so. */
+  predictionsNotAvailable?: string;
 }
 
 /** The latest run's id if it described the same delivery, as-of date and configuration. */
@@ -159,6 +162,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const removed = applyRetention(outDir, opts.keep ?? opts.config.retention.keepRuns);
     if (removed.length) opts.log.info('old runs removed', { runs: removed.length });
     const quarantined = (ctx.manifest.quarantined as RunSummary['quarantined']) ?? [];
+    const unavailable = predictionsNotAvailable(ctx);
     return {
       runId,
       asOf: ctx.asOf,
@@ -173,6 +177,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       quarantinedFiles: (ctx.manifest.quarantined_files as RunSummary['quarantinedFiles']) ?? [],
       timings: ctx.timings,
       counts: (ctx.manifest.counts as Record<string, number>) ?? {},
+      ...(unavailable ? { predictionsNotAvailable: unavailable } : {}),
     };
   } finally {
     lock.release();

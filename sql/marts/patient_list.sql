@@ -54,7 +54,8 @@ select
     p.adult and x.predicted_cost_12m >= getvariable('high_cost_multiple') * x.mean_predicted_cost as high_cost_3x,
     x.risk_rank,
     case
-        when not p.adult then null
+        -- No rank: no models in this run (too little outcome data), so no tier either.
+        when not p.adult or x.risk_rank is null then null
         when x.risk_rank <= ceil(getvariable('tier_very_high') * x.ranked_adults) then 'very high'
         when x.risk_rank <= ceil(getvariable('tier_high') * x.ranked_adults) then 'high'
         when x.risk_rank <= ceil(getvariable('tier_moderate') * x.ranked_adults) then 'moderate'

@@ -40,6 +40,8 @@ export interface Calibration {
 }
 
 interface ModelSummary {
+  /** Why the run has no models (and so no high cost cohort, tiers or admission risk), if so. */
+  notAvailable?: string;
   fittedOn?: { features_at?: string; outcome_to?: string };
   scoredAt?: string;
   outcomeTo?: string;
@@ -122,6 +124,7 @@ function modelSummary(models: unknown, suppressBelow: number): ModelSummary {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const deciles = (cost?.calibration_by_decile as Record<string, number>[] | undefined) ?? [];
   return {
+    ...(m?.available === false ? { notAvailable: String(m.reason ?? 'no models were fitted') } : {}),
     fittedOn: periods?.fitted_on as ModelSummary['fittedOn'],
     scoredAt: periods?.scored_at as string | undefined,
     outcomeTo: periods?.outcome_to as string | undefined,

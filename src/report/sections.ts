@@ -33,7 +33,9 @@ export function headline(d: ReportData): string {
     multimorbidity: `${r.multimorbidityMin} or more chronic conditions`,
     frailty:
       'coded moderate or severe frailty, eFI-style moderate or severe, or HFRS intermediate or high risk',
-    'high cost': `predicted cost at least ${r.highCostMultiple}× the adult mean`,
+    'high cost': d.model.notAvailable
+      ? `NOT AVAILABLE in this run: ${d.model.notAvailable}`
+      : `predicted cost at least ${r.highCostMultiple}× the adult mean`,
     'any cohort': 'in at least one of the three cohorts',
   };
   const card = (
@@ -68,7 +70,10 @@ ${costs}
     const g = d.groups.find((x) => x.cohort === h.key);
     if (g) cards.push(card(h.key, h.label, about[h.key] ?? '', g));
   }
-  return `<div class="cards">${cards.join('\n')}</div>`;
+  const banner = d.model.notAvailable
+    ? `<p class="notice" data-notice="predictions-not-available"><strong>The predicted high cost cohort, the risk tiers and the admission risk are not available in this run</strong>: ${esc(d.model.notAvailable)}. The multimorbidity and frailty cohorts do not depend on the models; the high cost cohort counts no one and predicted costs are shown as 0.</p>\n`
+    : '';
+  return `${banner}<div class="cards">${cards.join('\n')}</div>`;
 }
 
 export function overlapSection(r: chart.Renderer, d: ReportData): string {
@@ -87,6 +92,8 @@ ${figure('overlap-cost', 'Attributable cost by combination', cohortChart.combina
 }
 
 export function tierSection(r: chart.Renderer, d: ReportData): string {
+  if (d.model.notAvailable)
+    return `<p data-notice="predictions-not-available">Risk tiers are not available in this run: ${esc(d.model.notAvailable)}.</p>`;
   const dataTable = table(
     'Adults and cost by risk tier',
     [
@@ -326,6 +333,8 @@ export function dataQualitySection(r: chart.Renderer, d: ReportData): string {
 
 export function modelSection(r: chart.Renderer, d: ReportData): string {
   const m = d.model;
+  if (m.notAvailable)
+    return `<p data-notice="predictions-not-available">No models were fitted in this run: ${esc(m.notAvailable)}.</p>`;
   const metric = (label: string, value: string, note: string) =>
     `<div class="metric"><dt>${esc(label)}</dt><dd>${esc(value)}</dd><p>${esc(note)}</p></div>`;
   const metrics = `<dl class="metrics">
