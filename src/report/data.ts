@@ -1,6 +1,7 @@
 // The report's figures, read from the dashboard feeds (system level), the history of earlier
 // runs' feeds for the trends, and the run's model summary: everything the page shows, before
 // any of it is drawn.
+import type { GroupFairness } from '../fairness.ts';
 import { quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../db.ts';
 import { historyGlob, historyHas } from '../history.ts';
@@ -52,6 +53,8 @@ interface ModelSummary {
   admissionAuroc?: number;
   devianceExplained?: number;
   calibration: Calibration[];
+  /** By sex, age band, deprivation quintile and place; groups under the disclosure threshold left out. */
+  fairness: GroupFairness[];
 }
 
 export interface ReportData {
@@ -134,6 +137,9 @@ function modelSummary(models: unknown, suppressBelow: number): ModelSummary {
     highCostAuroc: num((validation?.high_cost as Json)?.auroc),
     admissionAuroc: num((validation?.admission as Json)?.auroc),
     devianceExplained: num((backtest?.cost as Json)?.deviance_explained),
+    fairness: (
+      ((validation?.still_registered as Json)?.fairness as GroupFairness[] | undefined) ?? []
+    ).filter((g) => g.patients >= suppressBelow),
     // A decile's means describe its people: hidden, like any cost, when they are few.
     calibration: deciles.map((d) => {
       const small = !(d.patients! >= suppressBelow);

@@ -1,5 +1,6 @@
 // The report's sections as HTML: each takes the report's figures and draws its charts and the
 // table that carries the same numbers for those who cannot see the chart.
+import type { GroupFairness } from '../fairness.ts';
 import * as chart from './charts.ts';
 import * as cohortChart from './cohort-charts.ts';
 import { count, decimal, esc, figure, percent, pounds, rate, table, type Column } from './html.ts';
@@ -370,7 +371,37 @@ ${metric('Mean absolute error', m.mae === undefined ? 'not available' : `£${Mat
     ],
     m.calibration,
   );
+  const fairness = m.fairness.length
+    ? table(
+        'Fairness: observed ÷ predicted cost and share flagged by group (backtest, adults still registered; target: within the 95% interval plus 10%)',
+        [
+          { head: 'Dimension', value: (g: GroupFairness) => g.dimension },
+          { head: 'Group', value: (g) => g.group },
+          { head: 'Adults', value: (g) => g.patients.toLocaleString('en-GB'), numeric: true },
+          {
+            head: 'Observed ÷ predicted',
+            value: (g) =>
+              g.ratio === null
+                ? 'n/a'
+                : `${g.ratio.toFixed(2)} ± ${(g.ratio_standard_error ?? NaN).toFixed(3)}`,
+            numeric: true,
+          },
+          {
+            head: 'Within target',
+            value: (g) => (g.within_target === null ? 'n/a' : g.within_target ? 'yes' : 'no'),
+          },
+          {
+            head: 'Share flagged',
+            value: (g) =>
+              `${(100 * g.share_flagged).toFixed(1)}% ± ${(100 * g.share_flagged_standard_error).toFixed(1)}`,
+            numeric: true,
+          },
+        ],
+        m.fairness,
+      )
+    : '';
   return `<p>${esc(period)} The full model card is model-card.md in the run folder.</p>
 ${metrics}
+${fairness}
 ${svg ? figure('calibration', 'Calibration', svg, 'Points on the dashed and solid lines close together mean predictions match what followed.', dataTable) : ''}`;
 }
