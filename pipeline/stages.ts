@@ -174,6 +174,7 @@ export const stages: Stage[] = [
       'stg_activity',
       'stg_medication',
       'stg_observation',
+      'stg_practice',
     ],
     writes: [
       'history_window',

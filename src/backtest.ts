@@ -12,6 +12,7 @@ import {
   type GroupShare,
 } from './model-metrics.ts';
 import { mean, scoreInDatabase, type FittedPair } from './model-fit.ts';
+import { fairnessByGroup, type GroupFairness } from './fairness.ts';
 import type { RunContext } from './stage.ts';
 
 export interface Validation {
@@ -51,6 +52,8 @@ export interface Validation {
     };
     high_cost_auroc: number;
     admission_auroc: number;
+    /** Calibration and the share flagged by sex, age band, deprivation quintile and place. */
+    fairness: GroupFairness[];
   };
 }
 
@@ -63,9 +66,14 @@ export async function validate(ctx: RunContext, pair: FittedPair): Promise<Valid
     ctx.conn,
     `select s.predicted_cost_12m, s.admission_probability_12m, s.next_cost_12m, s.next_admitted,
             c.pseudo_id is not null as stayed,
-            risk_tier(row_number() over (order by s.predicted_cost_12m desc, s.pseudo_id), count(*) over ()) as tier
+            risk_tier(row_number() over (order by s.predicted_cost_12m desc, s.pseudo_id), count(*) over ()) as tier,
+            coalesce(b.sex, 'unknown') as sex, coalesce(b.age_band, 'unknown') as age_band,
+            coalesce(((b.imd_decile + 1) // 2)::VARCHAR, 'unknown') as imd_quintile,
+            coalesce(pr.place, 'unknown') as place
      from scored_backtest s
      left join population c on c.ref = 'current' and c.pseudo_id = s.pseudo_id
+     left join population b on b.ref = 'train' and b.pseudo_id = s.pseudo_id
+     left join stg_practice pr on pr.practice_code = b.practice_code
      order by s.pseudo_id`,
   );
   await ctx.conn.run('drop table scored_backtest');
@@ -114,7 +122,12 @@ export async function validate(ctx: RunContext, pair: FittedPair): Promise<Valid
       observed_rate: mean(admitted),
     },
     tiers: shareByGroup(observed, scored.tier as string[]),
-    still_registered: stillRegistered(stayed, predicted, observed, admissionP, admitted, multiple),
+    still_registered: stillRegistered(stayed, predicted, observed, admissionP, admitted, multiple, {
+      sex: scored.sex as string[],
+      'age band': scored.age_band as string[],
+      'deprivation quintile': scored.imd_quintile as string[],
+      place: scored.place as string[],
+    }),
   };
 }
 
@@ -125,10 +138,14 @@ function stillRegistered(
   admissionP: Float64Array,
   admitted: Float64Array,
   multiple: number,
+  groups: Record<'sex' | 'age band' | 'deprivation quintile' | 'place', string[]>,
 ): Validation['still_registered'] {
   const keep = (xs: Float64Array) => Float64Array.from(xs.filter((_, i) => stayed[i]));
   const [p, o, ap, a] = [keep(predicted), keep(observed), keep(admissionP), keep(admitted)];
   const threshold = multiple * mean(o);
+  // The flag as the run sets it: at least the multiple of the mean prediction.
+  const flagAt = multiple * mean(p);
+  const keepGroup = (xs: string[]) => xs.filter((_, i) => stayed[i]);
   return {
     patients: p.length,
     cost: {
@@ -142,5 +159,17 @@ function stillRegistered(
       Array.from(o, (v) => (v >= threshold ? 1 : 0)),
     ),
     admission_auroc: auroc(ap, a),
+    fairness: fairnessByGroup(
+      p,
+      o,
+      Array.from(p, (v) => (v >= flagAt ? 1 : 0)),
+      Array.from(o, (v) => (v >= threshold ? 1 : 0)),
+      {
+        sex: keepGroup(groups.sex),
+        'age band': keepGroup(groups['age band']),
+        'deprivation quintile': keepGroup(groups['deprivation quintile']),
+        place: keepGroup(groups.place),
+      },
+    ),
   };
 }

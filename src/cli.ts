@@ -178,6 +178,10 @@ function runReport(s: import('./run.ts').RunSummary): string {
     return `Inputs unchanged since run ${s.skippedAsUnchangedSince}: nothing run, latest unchanged\n`;
   const lines = [`Run ${s.runId} (as of ${s.asOf}) published to ${s.runDir}`];
   for (const [k, v] of Object.entries(s.counts)) lines.push(`  ${k.padEnd(48)} ${v.toLocaleString('en-GB')}`);
+  if (s.predictionsNotAvailable)
+    lines.push(
+      `Predicted high cost cohort, tiers and admission risk NOT AVAILABLE: ${s.predictionsNotAvailable}`,
+    );
   if (s.quarantined.length) {
     lines.push(`${s.quarantined.length} practice(s) NOT processed:`);
     for (const q of s.quarantined) lines.push(`  ${q.practice_code}: ${q.reason}`);

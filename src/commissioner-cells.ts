@@ -76,6 +76,8 @@ export interface CommissionerAggregates {
   attrition: AttritionCell[];
   definitions: GroupDefinition[];
   organisations: Membership[];
+  /** Every adult has a tier: false in a run without models, whose tiers then add up to nothing. */
+  tiered: boolean;
 }
 
 /**
@@ -104,7 +106,11 @@ export async function commissionerAggregates(conn: DuckDBConnection): Promise<Co
     conn,
     'select level, level_order, org_code, practice_code from organisation order by level_order, org_code, practice_code',
   );
-  return { groups, attrition, definitions, organisations };
+  const [tiering] = await queryRows<{ tiered: boolean }>(
+    conn,
+    'select coalesce(bool_and(tier is not null), true) as tiered from patient_list where adult',
+  );
+  return { groups, attrition, definitions, organisations, tiered: tiering!.tiered };
 }
 
 /**

@@ -3,6 +3,7 @@
 import { EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import type { SuppressionRules } from './disclosure.ts';
 import type { Protection } from './disclosure-audit.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import type { RunContext } from './stage.ts';
 
 export function metadata(
@@ -28,11 +29,11 @@ export function metadata(
     ],
     [
       'cohort: high cost',
-      `predicted 12-month cost at least ${c.cohorts.highCostMultiple} times the mean for adults in the system`,
+      `predicted 12-month cost at least ${c.cohorts.highCostMultiple} times the mean for adults in the system${notAvailable(ctx)}`,
     ],
     [
       'tiers',
-      `adults ranked by predicted cost: very high top ${c.tiers.veryHigh * 100}%, high to ${c.tiers.high * 100}%, moderate to ${c.tiers.moderate * 100}%, low the rest`,
+      `adults ranked by predicted cost: very high top ${c.tiers.veryHigh * 100}%, high to ${c.tiers.high * 100}%, moderate to ${c.tiers.moderate * 100}%, low the rest${notAvailable(ctx)}`,
     ],
     [
       'costs',
@@ -72,6 +73,14 @@ export function metadata(
   ];
 }
 
+/** The note on every model-based figure of a run without models. */
+function notAvailable(ctx: RunContext): string {
+  const reason = predictionsNotAvailable(ctx);
+  return reason
+    ? `; NOT AVAILABLE in this run (${reason}): the high cost cohort and the tiers count no one, the combinations count no one as high cost, and predicted costs are 0`
+    : '';
+}
+
 export function commissionerReadme(
   ctx: RunContext,
   rules: SuppressionRules,
@@ -80,9 +89,18 @@ export function commissionerReadme(
   summaryTables: readonly { name: string; about: string }[],
 ): string {
   const tables = summaryTables.map((t) => `  ${t.name.padEnd(22)} ${t.about}`).join('\n');
+  const unavailable = predictionsNotAvailable(ctx);
   return `COMMISSIONER SUMMARIES
 Run ${ctx.runId}, as of ${ctx.asOf}.
-
+${
+  unavailable
+    ? `
+THE PREDICTED HIGH COST COHORT AND THE TIERS ARE NOT AVAILABLE IN THIS RUN: ${unavailable}.
+Their rows count no one, the combinations count no one as high cost, and predicted costs are
+0. The multimorbidity and frailty cohorts do not depend on the models and are complete.
+`
+    : ''
+}
 Aggregates only: no patient-level rows and no patient identifiers. Every count of people is
 in a column called patients. Counts from ${rules.min} to ${rules.max} are suppressed (patients is empty
 and suppressed is true), other counts are rounded to the nearest ${rules.roundTo}, and further cells

@@ -105,7 +105,7 @@ export function additiveSets(agg: CommissionerAggregates): AdditiveSet[] {
   const flags = ['multimorbidity', 'frailty', 'high_cost'] as const;
   const groupSets: { total: string; parts: string[] }[] = [
     { total: allAdults, parts: combinations.map((d) => d.cohort) },
-    { total: allAdults, parts: tiers },
+    ...(agg.tiered ? [{ total: allAdults, parts: tiers }] : []),
     { total: allAdults, parts: [anyCohort, noCohort] },
     { total: anyCohort, parts: combinations.filter((d) => d.cohort !== noCohort).map((d) => d.cohort) },
   ];

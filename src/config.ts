@@ -101,6 +101,22 @@ export const configSchema = z
           .describe(
             "Months of secondary-care history behind each patient's experience rating (less where the delivery holds less); the clinical record is read on dates a year apart back this far from the backtest date",
           ),
+        minimumWithCost: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe(
+            'Fewest adults with any secondary-care cost in a fitting year for the models to be fitted; below it the predicted high cost cohort and the tiers are not available',
+          ),
+        minimumAdmitted: z
+          .number()
+          .int()
+          .min(1)
+          .default(20)
+          .describe(
+            'Fewest adults with an emergency admission in a fitting year for the models to be fitted',
+          ),
       })
       .strict()
       .default({
@@ -109,6 +125,8 @@ export const configSchema = z
         tweediePower: 1.3,
         seed: 20_240_401,
         experienceMonths: 48,
+        minimumWithCost: 100,
+        minimumAdmitted: 20,
       }),
     unitCosts: unitCosts.default({ APC_NEL: 1600, APC_EL: 3700, APC_DC: 740, OP: 120, AE: 150 }),
     disclosure: z

@@ -55,7 +55,64 @@ function fitSummary(fit: GlmFit, encoding: Encoding) {
   };
 }
 
+/**
+ * Whether each fitting year holds enough outcomes to fit on. A delivery without secondary care
+ * (or with a year of it missing) would otherwise give every adult a prediction of about nothing,
+ * and every adult would clear 3 times a mean of nothing.
+ */
+async function outcomeShortfall(ctx: RunContext): Promise<string | null> {
+  const { minimumWithCost, minimumAdmitted } = ctx.config.model;
+  const rows = await queryRows<{ ref: Ref; with_cost: number; admitted: number }>(
+    ctx.conn,
+    `select r.ref,
+            count(f.patient_key) filter (where f.next_cost_12m > 0)::INTEGER as with_cost,
+            count(f.patient_key) filter (where f.next_admitted)::INTEGER as admitted
+     from (values ('backtest'), ('train')) r(ref)
+     left join patient_features f on f.ref = r.ref
+     group by r.ref order by r.ref`,
+  );
+  const short = rows.filter((r) => r.with_cost < minimumWithCost || r.admitted < minimumAdmitted);
+  if (!short.length) return null;
+  const years = short
+    .map(
+      (r) =>
+        `${r.with_cost} adults with any secondary-care cost and ${r.admitted} with an emergency admission in the year after the ${r.ref === 'train' ? 'fitting' : 'backtest'} date`,
+    )
+    .join('; ');
+  return `too little outcome data to fit the cost and admission models: ${years} (at least ${minimumWithCost} and ${minimumAdmitted} needed)`;
+}
+
+/**
+ * Why this run has no predictions, or null when it has them: every output that shows the
+ * predicted high cost cohort, the tiers or the admission risk says so instead.
+ */
+export function predictionsNotAvailable(ctx: RunContext): string | null {
+  const models = ctx.results.models;
+  return models && !models.available ? models.reason : null;
+}
+
+/** No predictions: the cohorts that need none are still published, and this one says why not. */
+async function modelsNotAvailable(ctx: RunContext, reason: string): Promise<{ models: FittedModels }> {
+  await ctx.conn.run(`create or replace table patient_prediction
+    (pseudo_id VARCHAR, predicted_cost_12m DOUBLE, admission_probability_12m DOUBLE)`);
+  ctx.log.warn('predicted high cost cohort not available', { reason });
+  return {
+    models: {
+      available: false,
+      reason,
+      summary: {
+        available: false,
+        reason,
+        minimum_with_cost: ctx.config.model.minimumWithCost,
+        minimum_admitted: ctx.config.model.minimumAdmitted,
+      },
+    },
+  };
+}
+
 export async function fitModels(ctx: RunContext): Promise<{ models: FittedModels }> {
+  const shortfall = await outcomeShortfall(ctx);
+  if (shortfall) return modelsNotAvailable(ctx, shortfall);
   const periods = await queryRows<{ ref: Ref; ref_date: string }>(
     ctx.conn,
     `select ref, strftime(ref_date, '%Y-%m-%d') as ref_date from reference_date order by ref_date`,
@@ -113,7 +170,7 @@ export async function fitModels(ctx: RunContext): Promise<{ models: FittedModels
     backtest_high_cost_auroc: round(validation.high_cost.auroc, 3),
     backtest_admission_auroc: round(validation.admission.auroc, 3),
   });
-  return { models: { summary, validation, applied: model } };
+  return { models: { available: true, summary, validation, applied: model } };
 }
 
 function round(x: number, digits: number): number {
@@ -131,6 +188,7 @@ function describeModels(
 ) {
   const multiple = ctx.config.cohorts.highCostMultiple;
   return {
+    available: true as const,
     features: { numeric: FEATURES.numeric, categorical: FEATURES.categorical },
     ridge: ctx.config.model.ridge,
     tweedie_power_tested: ctx.config.model.tweediePower,
@@ -188,9 +246,14 @@ function describeModels(
 
 export type ModelsSummary = ReturnType<typeof describeModels>;
 
-/** What the cost model stage hands on: the manifest's summary, and what the model card shows. */
-export interface FittedModels {
-  summary: ModelsSummary;
-  validation: Validation;
-  applied: FittedPair;
-}
+/**
+ * What the cost model stage hands on: the manifest's summary, and what the model card shows;
+ * or, when there was too little outcome data to fit on, why not.
+ */
+export type FittedModels =
+  | { available: true; summary: ModelsSummary; validation: Validation; applied: FittedPair }
+  | {
+      available: false;
+      reason: string;
+      summary: { available: false; reason: string; minimum_with_cost: number; minimum_admitted: number };
+    };

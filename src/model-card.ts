@@ -6,6 +6,7 @@ import { describeFit, type FitTerm } from './glm-encoding.ts';
 import { conditionIds } from './model-features.ts';
 import type { FittedPair } from './model-fit.ts';
 import type { Validation } from './backtest.ts';
+import { FAIRNESS_TOLERANCE, type GroupFairness } from './fairness.ts';
 import type { RunContext } from './stage.ts';
 
 const fmt = (x: number | null, digits = 3): string =>
@@ -20,6 +21,31 @@ function coefficientTable(terms: FitTerm[], ratioLabel: string): string {
   for (const t of terms)
     lines.push(`| ${t.term} | ${sig(t.coefficient)} | ${sig(t.rate_ratio)} | ${t.comparison} |`);
   return lines.join('\n');
+}
+
+/**
+ * Calibration and the share flagged by group, on the adults still registered. A group of fewer
+ * people than the disclosure threshold has its figures withheld, as any small count's costs are.
+ */
+export function fairnessSection(groups: GroupFairness[], suppressBelow: number): string[] {
+  const outside = groups.filter((g) => g.patients >= suppressBelow && g.within_target === false);
+  return [
+    '### Fairness: calibration and share flagged by group',
+    '',
+    `Target: no group's observed / predicted ratio further from 1 than its 95% interval (1.96 standard errors) plus ${pct(FAIRNESS_TOLERANCE, 0)}.`,
+    outside.length
+      ? `Outside the target: ${outside.map((g) => `${g.dimension} ${g.group}`).join(', ')}.`
+      : 'Every group shown is within the target.',
+    '',
+    '| dimension | group | adults | observed / predicted | standard error | within target | share flagged | share observed high cost |',
+    '|---|---|---:|---:|---:|---|---:|---:|',
+    ...groups.map((g) =>
+      g.patients < suppressBelow
+        ? `| ${g.dimension} | ${g.group} | suppressed | | | | | |`
+        : `| ${g.dimension} | ${g.group} | ${g.patients.toLocaleString('en-GB')} | ${fmt(g.ratio, 2)} | ${fmt(g.ratio_standard_error, 3)} | ${g.within_target === null ? 'n/a' : g.within_target ? 'yes' : 'NO'} | ${pct(g.share_flagged)} ± ${pct(g.share_flagged_standard_error)} | ${pct(g.share_observed_high_cost)} ± ${pct(g.share_observed_high_cost_standard_error)} |`,
+    ),
+    '',
+  ];
 }
 
 export function modelCard(
@@ -138,6 +164,7 @@ export function modelCard(
         `| ${d.decile} | ${d.patients.toLocaleString('en-GB')} | ${pounds(d.mean_predicted)} | ${pounds(d.mean_observed)} | ${fmt(d.ratio, 2)} | ${fmt(d.ratio_standard_error, 3)} |`,
     ),
     '',
+    ...fairnessSection(r.fairness, ctx.config.disclosure.suppressBelow),
     '### Share of next-year cost by risk tier',
     '',
     `Tiers by rank of predicted cost: very high top ${pct(t.veryHigh)}, high to ${pct(t.high, 0)}, moderate to ${pct(t.moderate, 0)}, low the rest.`,

@@ -62,7 +62,9 @@ export async function modelCardStep(ctx: RunContext): Promise<void> {
   if (!models) throw new Error('the model card needs the fitted models');
   writeFileDurable(
     join(ctx.runDir, 'model-card.md'),
-    modelCard(ctx, models.summary, models.validation, models.applied),
+    models.available
+      ? modelCard(ctx, models.summary, models.validation, models.applied)
+      : `# Model card\n\nNo models were fitted in this run: ${models.reason}.\n\nThe predicted high cost cohort, the risk tiers and the admission risk are not available; the multimorbidity and frailty cohorts do not depend on the models and are published as usual.\n`,
   );
 }
 

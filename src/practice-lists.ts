@@ -14,6 +14,7 @@ import { openWorkDb, queryRows } from './db.ts';
 import { IntegrityError } from './errors.ts';
 import { ensureDir, FILE_MODE } from './files.ts';
 import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import type { RunContext } from './stage.ts';
 
 interface ListColumn {
@@ -291,6 +292,7 @@ async function sealFileAsync(path: string): Promise<void> {
 
 function practiceReadme(ctx: RunContext) {
   const c = ctx.config;
+  const unavailable = predictionsNotAvailable(ctx);
   const legend = PRACTICE_LIST_COLUMNS.map((col) => wrap(`${col.name}: ${col.about(c)}`, '  ')).join('\n');
   const conditionList = conditions
     .map((d) =>
@@ -317,7 +319,7 @@ be incomplete or out of date, and a prediction about a group is not a diagnosis.
 COHORTS (adults, ${c.cohorts.adultAge} and over)
 ${wrap(`Multimorbidity: ${c.cohorts.multimorbidityMin} or more of ${conditions.length} chronic conditions (Cassell et al. 2018).`, '  ')}
 ${wrap(`Frailty: any of coded moderate or severe frailty (last ${CODED_FRAILTY.withinMonths} months), eFI-style category moderate or severe, or HFRS intermediate or high risk (a Hospital Frailty Risk Score of ${c.cohorts.hfrsMarkerAtLeast} or more). The eFI was validated from age ${EFI_VALIDATED_FROM_AGE} and the HFRS from age ${HFRS.validatedFromAge}; both are applied to every adult here.`, '  ')}
-${wrap(`Predicted high cost: predicted cost for the next 12 months at least ${c.cohorts.highCostMultiple} times the mean for adults in the system.`, '  ')}
+${wrap(`Predicted high cost: predicted cost for the next 12 months at least ${c.cohorts.highCostMultiple} times the mean for adults in the system.${unavailable ? ` NOT AVAILABLE in this run (${unavailable}): high_cost_3x, tier, predicted_cost_12m and admission_probability_12m are empty.` : ''}`, '  ')}
 A patient can be in more than one cohort.
 
 TIERS (adults ranked by predicted cost across the whole system)

@@ -9,6 +9,7 @@ import { checkDisclosureFloors, type Config } from './config.ts';
 import { openWorkDb } from './db.ts';
 import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import type { Logger } from './log.ts';
 import type { Progress } from './progress.ts';
 import { ensureDir } from './files.ts';
@@ -43,6 +44,8 @@ export interface RunSummary {
   quarantinedFiles: { path: string; reason: string }[];
   timings: { stage: string; seconds: number }[];
   counts: Record<string, number>;
+  /** Why the run has no predicted high cost cohort, tiers or admission risk, if so. */
+  predictionsNotAvailable?: string;
 }
 
 /**
@@ -161,6 +164,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     instance.closeSync();
     cleanLeftovers(outDir);
     const { quarantined, quarantinedFiles, commissioner, attrition } = ctx.results;
+    const unavailable = predictionsNotAvailable(ctx);
     return {
       runId,
       asOf: ctx.asOf,
@@ -173,6 +177,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       quarantinedFiles,
       timings: ctx.timings,
       counts: attrition?.system ?? {},
+      ...(unavailable ? { predictionsNotAvailable: unavailable } : {}),
     };
   } finally {
     lock.release();

@@ -16,6 +16,13 @@ import { synthesise } from '../src/synth/index.ts';
 import { readGroundTruth, type TruthRow } from './support/ground-truth.ts';
 import { runStages, type StagedRun } from './support/pipeline.ts';
 
+/** The fitted models of a run that had enough outcome data to fit them. */
+function fitted(ctx: RunContext) {
+  const models = ctx.results.models;
+  if (!models?.available) throw new Error('the run fitted no models');
+  return models;
+}
+
 type Prediction = {
   pseudo_id: string;
   predicted_cost_12m: number;
@@ -113,7 +120,7 @@ describe('cost and admission models on a synthetic delivery', () => {
   });
 
   it('backtests out of time close to what knowing the true expected cost would give', () => {
-    const models = ctx.results.models!.summary;
+    const models = fitted(ctx).summary;
     const v = models.backtest.validation;
     const realised = Float64Array.from(adults.map((r) => r.realised_cost_prev_12m));
     const oracleR2 = rSquared(realised, Float64Array.from(adults.map((r) => r.expected_cost_prev_12m)));
@@ -155,7 +162,7 @@ describe('cost and admission models on a synthetic delivery', () => {
   });
 
   it('fits on the adults still registered when the outcome year ended, and on no others', async () => {
-    const models = ctx.results.models!.summary;
+    const models = fitted(ctx).summary;
     // Today's model is fitted a year back, on the year the backtest scores: at this scale the
     // sample (at most 120,000) holds every eligible adult, so it is exactly the backtest's
     // still-registered population, which the validation finds by its own join on pseudo_id.
@@ -294,7 +301,7 @@ describe('cost and admission models on a synthetic delivery', () => {
     expect(card).toContain('R² on cost');
     expect(card).toContain('eFI-style');
     expect(card).toMatch(/SPARRA/);
-    const before = JSON.stringify(ctx.results.models!.summary);
+    const before = JSON.stringify(fitted(ctx).summary);
     const refitted = await fitModels(ctx);
     expect(JSON.stringify(refitted.models.summary)).toBe(before);
     await modelCardStep({ ...ctx, results: { ...ctx.results, ...refitted } });
@@ -335,7 +342,7 @@ describe('a delivery whose secondary care covers only the last two years', () =>
   it('keeps only the model dates and fits without an experience rating, saying so', async () => {
     const refs = await run.query<{ ref: string }>('select ref from reference_date order by years_back');
     expect(refs.map((r) => r.ref)).toEqual(['current', 'train', 'backtest']);
-    const models = run.ctx.results.models!.summary;
+    const models = fitted(run.ctx).summary;
     expect(models.experience_rating.first_stage.sample_patient_years).toBe(0);
     expect(models.experience_rating.first_stage.fit).toBeUndefined();
     expect(models.experience_rating.gamma_shape).toEqual({ applied: null, backtest: null });

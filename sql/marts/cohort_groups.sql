@@ -31,7 +31,9 @@ with flag as (
 ),
 profile as (
     select m.x as multimorbidity, f.x as frailty, h.x as high_cost, t.tier
-    from flag m, flag f, flag h, (select distinct tier from cohort_group_definition where tier is not null) t
+    from flag m, flag f, flag h,
+        -- 'not available': no tiers in a run without models; such adults are in no tier group.
+        (select distinct tier from cohort_group_definition where tier is not null union all select 'not available') t
 )
 select p.multimorbidity, p.frailty, p.high_cost, p.tier, d.group_type, d.group_order, d.cohort
 from profile p
@@ -44,7 +46,7 @@ join cohort_group_definition d
 
 create or replace view cohort_adult as
 -- One row per adult with the profile that places it in groups. A missing flag (no
--- prediction yet) counts as not in that cohort.
+-- prediction: no models in this run) counts as not in that cohort.
 select
     pseudo_id,
     practice_code,
@@ -54,7 +56,7 @@ select
     coalesce(multimorbidity_5plus, false) as multimorbidity,
     coalesce(frailty, false) as frailty,
     coalesce(high_cost_3x, false) as high_cost,
-    tier,
+    coalesce(tier, 'not available') as tier,
     observed_cost_12m,
     predicted_cost_12m
 from patient_list

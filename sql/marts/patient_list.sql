@@ -53,7 +53,8 @@ select
     x.admission_probability_12m,
     p.adult and x.predicted_cost_12m >= getvariable('high_cost_multiple') * x.mean_predicted_cost as high_cost_3x,
     x.risk_rank,
-    case when p.adult then risk_tier(x.risk_rank, x.ranked_adults) end as tier,
+    -- No rank: no models in this run (too little outcome data), so no tier either.
+    case when p.adult and x.risk_rank is not null then risk_tier(x.risk_rank, x.ranked_adults) end as tier,
     a.prior_cost_12m as observed_cost_12m,
     a.prior_emergency_admissions as emergency_admissions_12m
 from population_now p

@@ -1,6 +1,7 @@
 // The report's figures, read from the dashboard feeds (system level), the history of earlier
 // runs' feeds for the trends, and the run's model summary: everything the page shows, before
 // any of it is drawn.
+import type { GroupFairness } from '../fairness.ts';
 import { quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../db.ts';
 import { historyGlob, historyHas } from '../history.ts';
@@ -41,6 +42,8 @@ export interface Calibration {
 }
 
 interface ModelSummary {
+  /** Why the run has no models (and so no high cost cohort, tiers or admission risk), if so. */
+  notAvailable?: string;
   fittedOn?: { features_at?: string; outcome_to?: string };
   scoredAt?: string;
   outcomeTo?: string;
@@ -51,6 +54,8 @@ interface ModelSummary {
   admissionAuroc?: number;
   devianceExplained?: number;
   calibration: Calibration[];
+  /** By sex, age band, deprivation quintile and place; groups under the disclosure threshold left out. */
+  fairness: GroupFairness[];
 }
 
 export interface ReportData {
@@ -114,7 +119,8 @@ async function trendRows(
 }
 
 function modelSummary(models: FittedModels | undefined, suppressBelow: number): ModelSummary {
-  if (!models) return { calibration: [] };
+  if (!models) return { calibration: [], fairness: [] };
+  if (!models.available) return { notAvailable: models.reason, calibration: [], fairness: [] };
   const { backtest, periods } = models.summary;
   const { validation } = backtest;
   const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -128,6 +134,7 @@ function modelSummary(models: FittedModels | undefined, suppressBelow: number): 
     highCostAuroc: num(validation.high_cost.auroc),
     admissionAuroc: num(validation.admission.auroc),
     devianceExplained: num(backtest.cost.deviance_explained),
+    fairness: (validation.still_registered.fairness ?? []).filter((g) => g.patients >= suppressBelow),
     // A decile's means describe its people: hidden, like any cost, when they are few.
     calibration: validation.cost.calibration_by_decile.map((d) => {
       const small = !(d.patients >= suppressBelow);

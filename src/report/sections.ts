@@ -1,5 +1,6 @@
 // The report's sections as HTML: each takes the report's figures and draws its charts and the
 // table that carries the same numbers for those who cannot see the chart.
+import type { GroupFairness } from '../fairness.ts';
 import * as chart from './charts.ts';
 import * as cohortChart from './cohort-charts.ts';
 import { count, decimal, esc, figure, percent, pounds, rate, table, type Column } from './html.ts';
@@ -33,7 +34,9 @@ export function headline(d: ReportData): string {
     multimorbidity: `${r.multimorbidityMin} or more chronic conditions`,
     frailty:
       'coded moderate or severe frailty, eFI-style moderate or severe, or HFRS intermediate or high risk',
-    'high cost': `predicted cost at least ${r.highCostMultiple}× the adult mean`,
+    'high cost': d.model.notAvailable
+      ? `NOT AVAILABLE in this run: ${d.model.notAvailable}`
+      : `predicted cost at least ${r.highCostMultiple}× the adult mean`,
     'any cohort': 'in at least one of the three cohorts',
   };
   const card = (
@@ -68,7 +71,10 @@ ${costs}
     const g = d.groups.find((x) => x.cohort === h.key);
     if (g) cards.push(card(h.key, h.label, about[h.key] ?? '', g));
   }
-  return `<div class="cards">${cards.join('\n')}</div>`;
+  const banner = d.model.notAvailable
+    ? `<p class="notice" data-notice="predictions-not-available"><strong>The predicted high cost cohort, the risk tiers and the admission risk are not available in this run</strong>: ${esc(d.model.notAvailable)}. The multimorbidity and frailty cohorts do not depend on the models; the high cost cohort counts no one and predicted costs are shown as 0.</p>\n`
+    : '';
+  return `${banner}<div class="cards">${cards.join('\n')}</div>`;
 }
 
 export function overlapSection(r: chart.Renderer, d: ReportData): string {
@@ -87,6 +93,8 @@ ${figure('overlap-cost', 'Attributable cost by combination', cohortChart.combina
 }
 
 export function tierSection(r: chart.Renderer, d: ReportData): string {
+  if (d.model.notAvailable)
+    return `<p data-notice="predictions-not-available">Risk tiers are not available in this run: ${esc(d.model.notAvailable)}.</p>`;
   const dataTable = table(
     'Adults and cost by risk tier',
     [
@@ -326,6 +334,8 @@ export function dataQualitySection(r: chart.Renderer, d: ReportData): string {
 
 export function modelSection(r: chart.Renderer, d: ReportData): string {
   const m = d.model;
+  if (m.notAvailable)
+    return `<p data-notice="predictions-not-available">No models were fitted in this run: ${esc(m.notAvailable)}.</p>`;
   const metric = (label: string, value: string, note: string) =>
     `<div class="metric"><dt>${esc(label)}</dt><dd>${esc(value)}</dd><p>${esc(note)}</p></div>`;
   const metrics = `<dl class="metrics">
@@ -361,7 +371,37 @@ ${metric('Mean absolute error', m.mae === undefined ? 'not available' : `£${Mat
     ],
     m.calibration,
   );
+  const fairness = m.fairness.length
+    ? table(
+        'Fairness: observed ÷ predicted cost and share flagged by group (backtest, adults still registered; target: within the 95% interval plus 10%)',
+        [
+          { head: 'Dimension', value: (g: GroupFairness) => g.dimension },
+          { head: 'Group', value: (g) => g.group },
+          { head: 'Adults', value: (g) => g.patients.toLocaleString('en-GB'), numeric: true },
+          {
+            head: 'Observed ÷ predicted',
+            value: (g) =>
+              g.ratio === null
+                ? 'n/a'
+                : `${g.ratio.toFixed(2)} ± ${(g.ratio_standard_error ?? NaN).toFixed(3)}`,
+            numeric: true,
+          },
+          {
+            head: 'Within target',
+            value: (g) => (g.within_target === null ? 'n/a' : g.within_target ? 'yes' : 'no'),
+          },
+          {
+            head: 'Share flagged',
+            value: (g) =>
+              `${(100 * g.share_flagged).toFixed(1)}% ± ${(100 * g.share_flagged_standard_error).toFixed(1)}`,
+            numeric: true,
+          },
+        ],
+        m.fairness,
+      )
+    : '';
   return `<p>${esc(period)} The full model card is model-card.md in the run folder.</p>
 ${metrics}
+${fairness}
 ${svg ? figure('calibration', 'Calibration', svg, 'Points on the dashed and solid lines close together mean predictions match what followed.', dataTable) : ''}`;
 }

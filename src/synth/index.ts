@@ -10,8 +10,7 @@
 //   practices' observation and medication files and on one activity file.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import {
@@ -23,7 +22,6 @@ import {
   patientsFile,
   practicesFile,
   SCHEMA_VERSION,
-  type FileContract,
 } from '../contract.ts';
 import { efiCategory, EFI_DEFICIT_COUNT } from '../../pipeline/frailty.ts';
 import { ConfigError } from '../errors.ts';
@@ -41,18 +39,30 @@ import {
 import {
   generatePatient,
   previousPracticeOf,
-  pseudoIdOf,
   type PopulationContext,
   type SynthPatient,
 } from './population.ts';
-import { hashUnit, Rng } from './random.ts';
-import { verhoeffCheckDigit, verhoeffValid } from '../snomed.ts';
+import { hashUnit, pseudoIdOf, Rng } from './random.ts';
+import { verhoeffValid } from '../snomed.ts';
+import {
+  activityId,
+  activityLine,
+  dmdCodes,
+  FileBuffer,
+  injectMalformed,
+  patientLine,
+  writeReference,
+  type FileMess,
+} from './delivery-files.ts';
+import { runParts, type PartResult } from './parts.ts';
+
+export type { FileMess } from './delivery-files.ts';
 
 /**
  * Raised whenever the same seed and scale would generate a different delivery, so a cached
  * delivery (the benchmark keeps one per scale) is never mistaken for a current one.
  */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
 export const MESS = {
   malformed: { patients: 0.002, observations: 0.001, medications: 0.001, activity: 0.002 },
@@ -71,19 +81,6 @@ export interface SynthOptions {
   /** Keep only this many practices (spread over the three places), for small samples. */
   practices?: number;
   progress?: Progress;
-}
-
-export interface FileMess {
-  path: string;
-  practice_code: string | null;
-  lines: number;
-  malformed: number;
-  duplicates: number;
-  future_dated: number;
-  before_birth: number;
-  broken_check_digit: number;
-  unknown_patient: number;
-  copy_of: string | null;
 }
 
 export interface SynthSummary {
@@ -118,49 +115,6 @@ const GROUND_TRUTH_COLUMNS = [
   'admitted_prev_12m',
   'mover',
 ];
-
-/** Lines of one output file, with its mess counted as it is written. */
-class FileBuffer {
-  lines: string[] = [];
-  mess: FileMess;
-  constructor(
-    readonly contract: FileContract,
-    path: string,
-    practiceCode: string | null,
-    readonly gzip: boolean,
-  ) {
-    this.mess = {
-      path: gzip ? `${path}.gz` : path,
-      practice_code: practiceCode,
-      lines: 0,
-      malformed: 0,
-      duplicates: 0,
-      future_dated: 0,
-      before_birth: 0,
-      broken_check_digit: 0,
-      unknown_patient: 0,
-      copy_of: null,
-    };
-  }
-  push(line: string) {
-    this.lines.push(line);
-  }
-  write(root: string) {
-    const header = Object.keys(this.contract.columns).join(',');
-    this.mess.lines = this.lines.length;
-    // In slices: at five times LLR one file's text is longer than a JavaScript string may be.
-    const slices = [Buffer.from(header + '\n')];
-    for (let i = 0; i < this.lines.length; i += WRITE_SLICE_LINES)
-      slices.push(Buffer.from(this.lines.slice(i, i + WRITE_SLICE_LINES).join('\n') + '\n'));
-    const bytes = Buffer.concat(slices);
-    const path = join(root, this.mess.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, this.gzip ? gzipSync(bytes, { level: 1 }) : bytes);
-    this.lines = [];
-  }
-}
-
-const WRITE_SLICE_LINES = 100_000;
 
 interface Plan {
   asOf: number;
@@ -220,12 +174,6 @@ function plan(opts: SynthOptions): Plan {
   for (let i = 0; i < practices.length; i += partSize)
     parts.push([i, Math.min(practices.length, i + partSize)]);
   return { asOf, practices, lsoas: geography.lsoas, ctx, rosters, moversOut, parts, total: next };
-}
-
-export interface PartResult {
-  files: FileMess[];
-  truthGz: Uint8Array;
-  eligible: number;
 }
 
 /**
@@ -354,48 +302,6 @@ export function generatePart(
   return { files, truthGz: gzipSync(truthLines.join('\n') + '\n', { level: 4 }), eligible };
 }
 
-/** Runs the parts on worker threads when there is enough work to be worth it. */
-async function runParts(
-  opts: SynthOptions,
-  count: number,
-  progress: Progress,
-  workers: number,
-): Promise<PartResult[]> {
-  if (workers <= 1)
-    return Array.from({ length: count }, (_, k) => generatePart(opts, k, () => progress.tick()));
-  const results: PartResult[] = new Array(count);
-  let nextPart = 0;
-  const { progress: _ignored, ...plainOpts } = opts;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      // A larger young generation: the generator allocates many short-lived strings, and
-      // the default leaves it collecting garbage a sixth of the time.
-      const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      });
-      try {
-        while (nextPart < count) {
-          const k = nextPart++;
-          results[k] = await new Promise<PartResult>((resolve, reject) => {
-            const onMessage = (msg: { tick?: true; result?: PartResult }) => {
-              if (msg.tick) return progress.tick();
-              worker.off('message', onMessage);
-              worker.off('error', reject);
-              resolve(msg.result!);
-            };
-            worker.on('message', onMessage);
-            worker.once('error', reject);
-            worker.postMessage({ opts: plainOpts, part: k });
-          });
-        }
-      } finally {
-        await worker.terminate();
-      }
-    }),
-  );
-  return results;
-}
-
 export async function synthesise(opts: SynthOptions): Promise<SynthSummary> {
   validate(opts);
   const progress = opts.progress ?? noProgress;
@@ -405,7 +311,9 @@ export async function synthesise(opts: SynthOptions): Promise<SynthSummary> {
 
   progress.start('Generating practices', p.practices.length);
   const workers = p.total > 60_000 ? Math.min(availableParallelism(), p.parts.length) : 1;
-  const results = await runParts(opts, p.parts.length, progress, workers);
+  const results = await runParts(opts, p.parts.length, progress, workers, (k, tick) =>
+    generatePart(opts, k, tick),
+  );
   progress.stop();
   const files = results.flatMap((r) => r.files);
 
@@ -462,76 +370,6 @@ function readBack(root: string, path: string) {
   return readFileSync(join(root, path));
 }
 
-function patientLine(p: SynthPatient, from: number, to: number | null): string {
-  return `${p.pseudoId},${p.sex},${p.birthMonth},${p.lsoa},${isoOf(from)},${to === null ? '' : isoOf(to)},${p.deathDay === null ? '' : isoOf(p.deathDay)}`;
-}
-
-const PROVIDERS = ['RWE', 'RWE', 'RWE', 'RWE', 'RX1', 'RNQ', 'RLT'];
-const HRG = { APC_NEL: 'WH', APC_EL: 'HN', APC_DC: 'FE', OP: 'WF', AE: 'VB' } as const;
-
-function activityId(seed: number, k: number) {
-  return `A${(hashUnit(seed, k, 0xac7) * 1e10).toFixed(0).padStart(10, '0')}${String(Math.abs(k)).padStart(7, '0')}`;
-}
-
-function activityLine(
-  pseudoId: string,
-  a: SynthPatient['activity'][number],
-  seed: number,
-  rng: Rng,
-  ids: { next: number; part: number },
-): string {
-  const k = ids.part * 100_000_000 + ids.next++;
-  const id = activityId(seed, k);
-  const provider = PROVIDERS[Math.floor(hashUnit(seed, k, 0x9) * PROVIDERS.length)]!;
-  const hrg = `${HRG[a.setting]}${String(10 + (k % 80)).padStart(2, '0')}${'ABCDE'[k % 5]}`;
-  const [primary, ...secondary] = a.diagnoses;
-  // A few spells carry a diagnosis that lost characters on the way; the pipeline drops it.
-  if (a.diagnoses.length && rng.chance(0.003)) secondary.push(rng.pick(['R5', '1234', 'I5O0']));
-  return [
-    id,
-    pseudoId,
-    a.setting,
-    provider,
-    isoOf(a.start),
-    a.end === null ? '' : isoOf(a.end),
-    hrg,
-    primary ?? '',
-    secondary.join(';'),
-    a.cost === null ? '' : a.cost.toFixed(2),
-  ].join(',');
-}
-
-function injectMalformed(buffer: FileBuffer, rate: number, rng: Rng, seed: number) {
-  const n = Math.max(buffer.lines.length > 0 ? 1 : 0, Math.round(buffer.lines.length * rate));
-  const cols = Object.keys(buffer.contract.columns);
-  // Templates come from the good lines only, so each malformed line carries exactly one fault.
-  const good = buffer.lines.slice();
-  for (let k = 0; k < n; k++) {
-    const at = rng.int(0, buffer.lines.length);
-    const kinds =
-      buffer.contract === activityFile
-        ? ['extra', 'missing', 'date', 'setting']
-        : ['extra', 'missing', 'date'];
-    const kind = kinds[k % kinds.length];
-    const template = good[rng.int(0, good.length - 1)]!.split(',');
-    const stranger = pseudoIdOf(seed ^ 0xbad, rng.int(0, 1e9));
-    template[cols.indexOf('pseudo_id')] = stranger;
-    let line: string;
-    if (kind === 'extra') line = [...template, 'x'].join(',');
-    else if (kind === 'missing') line = template.slice(0, -1).join(',');
-    else if (kind === 'setting') {
-      template[cols.indexOf('setting')] = rng.pick(['APC_XX', 'A&E', 'op']);
-      line = template.join(',');
-    } else {
-      const dateCol = cols.findIndex((c) => buffer.contract.columns[c]!.sqlType === 'DATE');
-      template[dateCol] = rng.pick(['2023-02-30', '31/12/2023', '2024-13-01', '20230115']);
-      line = template.join(',');
-    }
-    buffer.lines.splice(at, 0, line);
-    buffer.mess.malformed++;
-  }
-}
-
 function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string {
   const t = p.truth;
   const efiScore = t ? t.efiDeficits.length / EFI_DEFICIT_COUNT : null;
@@ -563,26 +401,6 @@ function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string 
   // Every cell is a number, a boolean, a code or a place name: none holds a comma or a
   // quote, so a plain join is correct CSV (and much cheaper than a general writer per row).
   return row.join(',');
-}
-
-function writeReference(root: string, contract: FileContract, rows: string[][]) {
-  const path = join(root, contract.path);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, stringify([Object.keys(contract.columns), ...rows]));
-}
-
-/** Placeholder dm+d-shaped ids (valid check digit), one per BNF chemical: not real dm+d codes. */
-function dmdCodes() {
-  const memo = new Map<string, string>();
-  return (bnf: string) => {
-    let code = memo.get(bnf);
-    if (!code) {
-      const body = `3${String(Math.floor(hashUnit(0xd3d, ...[...bnf].map((c) => c.charCodeAt(0))) * 1e8)).padStart(8, '0')}1000001`;
-      code = body + verhoeffCheckDigit(body);
-      memo.set(bnf, code);
-    }
-    return code;
-  };
 }
 
 export { csvFiles, LLR_PATIENTS };

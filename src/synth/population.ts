@@ -5,72 +5,25 @@
 // Each patient is a pure function of (seed, patient number), so a mover's earlier
 // practice can regenerate the same life and write the part of the record it holds.
 //
-// Cost model (stated, so tests can rely on it): a patient's yearly risk index is
-//   R = age_sex_factor * exp(C * tanh(S / C) + 0.06 * eFI deficits
-//       + 0.04 * (5.5 - IMD decile)) * u,   u ~ Gamma(shape 3, mean 1), fixed for life,
-// where S is the sum of the effects of the conditions begun by then and C = 2.5;
-// activity in a year is Poisson by setting with rate = base rate * R, each unit of
-// activity costing the national unit cost times a mean-one log-normal. Expected cost in a
-// year is therefore R * sum(base rate * unit cost).
-import { conditions, type ConditionDeclaration, type Criterion } from '../../pipeline/conditions.ts';
-import { deficits, efiCategory, CODED_FRAILTY, EFI_DEFICIT_COUNT, HFRS } from '../../pipeline/frailty.ts';
-import type { Setting } from '../contract.ts';
+// Secondary care and its cost come from src/synth/secondary-care.ts, which draws on the
+// risk index worked out here from age, sex, deprivation, conditions and deficits.
+import { conditions, type Criterion } from '../../pipeline/conditions.ts';
+import { bandPrevalence, deficitAgeFactor, logit, sigmoid } from './prevalence.ts';
+import { deficits, efiCategory, CODED_FRAILTY, EFI_DEFICIT_COUNT } from '../../pipeline/frailty.ts';
 import { addMonths, ageOn, isoOf, monthStart } from './calendar.ts';
-import { hash, hashUnit, Rng } from './random.ts';
+import { distinctDays, hashUnit, pickIndex, pseudoIdOf, Rng } from './random.ts';
 import type { Codebook } from './codebook.ts';
 import type { Practice } from './geography.ts';
-
-export const UNIT_COST: Record<Setting, number> = {
-  APC_NEL: 1600,
-  APC_EL: 3700,
-  APC_DC: 740,
-  OP: 120,
-  AE: 150,
-};
-/** Yearly events per unit of risk index. */
-export const BASE_RATE: Record<Setting, number> = {
-  APC_NEL: 0.072,
-  APC_EL: 0.045,
-  APC_DC: 0.1,
-  OP: 1.1,
-  AE: 0.32,
-};
-export const COST_PER_RISK = (Object.keys(UNIT_COST) as Setting[]).reduce(
-  (s, k) => s + UNIT_COST[k] * BASE_RATE[k],
-  0,
-);
-
-const CONDITION_EFFECT: Record<string, number> = {
-  heart_failure: 0.75,
-  cancer: 0.65,
-  copd: 0.55,
-  dementia: 0.5,
-  ckd_3_5: 0.45,
-  chronic_liver_disease: 0.55,
-  coronary_heart_disease: 0.4,
-  atrial_fibrillation: 0.4,
-  stroke_tia: 0.4,
-  diabetes: 0.35,
-  parkinsons_disease: 0.45,
-  peripheral_vascular_disease: 0.4,
-  alcohol_problems: 0.45,
-  substance_misuse: 0.45,
-  schizophrenia_bipolar: 0.35,
-  epilepsy: 0.35,
-  multiple_sclerosis: 0.4,
-  bronchiectasis: 0.35,
-  inflammatory_bowel_disease: 0.35,
-};
-const DEFAULT_CONDITION_EFFECT = 0.18;
-/**
- * Each further condition adds less: the conditions' summed effects S enter the risk index as
- * C * tanh(S / C), close to S for a few conditions and never more than C. Unbounded, fifteen
- * conditions multiplied a patient's hospital use a thousandfold.
- */
-const CONDITION_CEILING = 2.5;
-
-const AGE_FACTOR = (age: number) =>
-  age < 5 ? 0.8 : age < 18 ? 0.35 : age < 45 ? 0.45 : age < 65 ? 0.7 : age < 75 ? 1.1 : age < 85 ? 1.6 : 2.1;
+import { drawPersonEffect, riskIndex } from './cost-process.ts';
+import { drawSecondaryCare, realisedIn, type ActivityEvent } from './secondary-care.ts';
+import {
+  countDeficits,
+  hfrsOf,
+  latestCodedFrailty,
+  type CodedFrailty,
+  type Medication,
+  type Observation,
+} from './truth.ts';
 
 export interface Registration {
   practice: number;
@@ -91,26 +44,17 @@ export interface SynthPatient {
   /** Day the record stops growing (death or leaving LLR), else null. */
   endDay: number | null;
   eligible: boolean;
-  observations: { day: number; code: string; value: string; unit: string }[];
-  medications: { day: number; bnf: string }[];
+  observations: Observation[];
+  medications: Medication[];
   activity: ActivityEvent[];
   truth: PatientTruth | null;
-}
-
-export interface ActivityEvent {
-  setting: Setting;
-  start: number;
-  end: number | null;
-  diagnoses: string[];
-  /** Null: sent without a cost, so the unit cost applies. */
-  cost: number | null;
 }
 
 export interface PatientTruth {
   age: number;
   conditions: string[];
   efiDeficits: string[];
-  codedFrailty: 'none' | 'mild' | 'moderate' | 'severe';
+  codedFrailty: CodedFrailty;
   hfrs: number;
   expectedCostNext: number;
   expectedCostPrev: number;
@@ -129,49 +73,6 @@ export interface PopulationContext {
 }
 
 const YEAR = 365;
-
-function logit(p: number) {
-  const q = Math.min(Math.max(p, 1e-6), 1 - 1e-6);
-  return Math.log(q / (1 - q));
-}
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-function bandPrevalence(c: ConditionDeclaration, age: number, sex: string): number {
-  // Infants have no history to speak of: no chronic conditions before the age of two.
-  if (age < 2) return 0;
-  if (age < 18)
-    return c.id === 'asthma' || c.id === 'psoriasis_eczema' || c.id === 'epilepsy' ? c.prevalence.under45 : 0;
-  const p =
-    age < 45
-      ? c.prevalence.under45
-      : age < 65
-        ? c.prevalence.from45to64
-        : age < 75
-          ? c.prevalence.from65to74
-          : c.prevalence.over75;
-  if (c.id === 'prostate_disorders') return sex === 'M' ? 2 * p : 0;
-  return p;
-}
-
-function deficitAgeFactor(age: number) {
-  return age < 18 ? 0 : age < 45 ? 0.12 : age < 65 ? 0.4 : age < 75 ? 0.75 : age < 85 ? 1.3 : 1.7;
-}
-
-/** Which stream a patient number belongs to, and whether they moved between practices. */
-export interface Roster {
-  practice: number;
-  /** First patient number of each practice; patients [start, start + current) are registered now. */
-  start: number;
-  current: number;
-  gone: number;
-}
-
-export function pseudoIdOf(seed: number, n: number): string {
-  // 64 bits from two independent hashes: unique enough at 6 million patients, stable by seed.
-  const a = hash(seed, n, 0xa11ce).toString(16).padStart(8, '0');
-  const b = hash(seed, n, 0xb0b).toString(16).padStart(8, '0');
-  return a + b;
-}
 
 /** The earlier practice of a mover, or null. Decided from the patient number alone. */
 export function previousPracticeOf(
@@ -231,7 +132,7 @@ export function generatePatient(
   // Latent traits: morbidity and frailty are correlated; deprivation adds morbidity.
   const z = rng.normal();
   const f = 0.6 * z + 0.8 * rng.normal();
-  const u = rng.gamma(3, 1 / 3);
+  const u = drawPersonEffect(rng);
   const dep = 0.09 * (5.5 - lsoa.imd_decile);
 
   const obs: SynthPatient['observations'] = [];
@@ -463,66 +364,44 @@ export function generatePatient(
   const riskAt = (t: number) => {
     const a = ageOn(birthDay, t);
     if (a < 0) return 0;
-    let conditionsLp = 0;
-    for (const id of active)
-      if ((onset.get(id) ?? 0) <= t) conditionsLp += CONDITION_EFFECT[id] ?? DEFAULT_CONDITION_EFFECT;
-    let lp = dep * 0.45 + CONDITION_CEILING * Math.tanh(conditionsLp / CONDITION_CEILING);
-    let nDef = 0;
-    for (const [, day] of deficitOnset) if (day <= t) nDef++;
-    lp += 0.06 * nDef;
-    return AGE_FACTOR(a) * (sex === 'M' ? 1.05 : 1) * Math.exp(lp) * u;
+    let deficitCount = 0;
+    for (const [, day] of deficitOnset) if (day <= t) deficitCount++;
+    return riskIndex({
+      age: a,
+      sex,
+      imdDecile: lsoa.imd_decile,
+      conditions: active.filter((id) => (onset.get(id) ?? 0) <= t),
+      deficits: deficitCount,
+      personEffect: u,
+    });
   };
-  const activity: ActivityEvent[] = [];
-  const stop = endDay ?? asOf;
-  for (let y = 3; y >= 0; y--) {
-    const periodStart = addMonths(asOf, -12 * (y + 1));
-    const periodEnd = addMonths(asOf, -12 * y);
-    const r = riskAt(periodStart);
-    if (r <= 0) continue;
-    for (const setting of Object.keys(BASE_RATE) as Setting[]) {
-      const k = rng.poisson(BASE_RATE[setting] * r);
-      for (let i = 0; i < k; i++) {
-        const start = rng.int(periodStart + 1, periodEnd);
-        if (start > stop || start <= birthDay) continue;
-        const los =
-          setting === 'APC_NEL'
-            ? rng.int(0, 2) + rng.poisson(3 * Math.max(0.3, age / 60))
-            : setting === 'APC_EL'
-              ? rng.int(1, 5)
-              : 0;
-        const end = setting.startsWith('APC') ? Math.min(start + los, asOf) : null;
-        // A&E and outpatient lines carry a diagnosis now and then; the HFRS must not read them.
-        const diagnoses =
-          setting.startsWith('APC') || rng.chance(0.3) ? admissionDiagnoses(rng, book, f, age) : [];
-        const cost = rng.chance(0.05)
-          ? null
-          : Math.round(UNIT_COST[setting] * rng.lognormalUnitMean(0.6) * 100) / 100;
-        activity.push({ setting, start, end, diagnoses, cost });
-      }
-    }
-  }
+  const care = drawSecondaryCare(rng, book, {
+    asOf,
+    birthDay,
+    stop: endDay ?? asOf,
+    age,
+    frailty: f,
+    riskAt,
+  });
+  const activity = care.activity;
 
   const eligible = isCurrent;
   let truth: PatientTruth | null = null;
   if (eligible) {
-    const rNext = riskAt(asOf);
     const prevStart = addMonths(asOf, -12);
-    const rPrev = riskAt(prevStart);
-    const realisedPrev = activity
-      .filter((a) => a.start > prevStart && a.start <= asOf)
-      .reduce((s, a) => s + (a.cost ?? UNIT_COST[a.setting]), 0);
+    const realised = realisedIn(activity, prevStart, asOf);
     truth = {
       age,
       conditions: [...active].sort(),
       efiDeficits: countDeficits(book, obs, meds, asOf, birthDay),
       codedFrailty: latestCodedFrailty(book, obs, asOf),
       hfrs: hfrsOf(book, activity, asOf),
-      expectedCostNext: rNext * COST_PER_RISK,
-      expectedCostPrev: rPrev * COST_PER_RISK,
-      realisedCostPrev: realisedPrev,
-      pAdmissionNext: 1 - Math.exp(-BASE_RATE.APC_NEL * rNext),
-      pAdmissionPrev: 1 - Math.exp(-BASE_RATE.APC_NEL * rPrev),
-      admittedPrev: activity.some((a) => a.setting === 'APC_NEL' && a.start > prevStart && a.start <= asOf),
+      expectedCostNext: care.nextYear.expectedCost,
+      expectedCostPrev: care.previousYear.expectedCost,
+      realisedCostPrev: realised.cost,
+      pAdmissionNext: care.nextYear.pEmergencyAdmission,
+      pAdmissionPrev: care.previousYear.pEmergencyAdmission,
+      admittedPrev: realised.emergency,
     };
   }
 
@@ -555,69 +434,6 @@ export function generatePatient(
   };
 }
 
-const POLYPHARMACY = deficits.find((d) => d.distinctDrugs)!.distinctDrugs!;
-
-function admissionDiagnoses(rng: Rng, book: Codebook, f: number, age: number): string[] {
-  const frailShare = sigmoid(-2.6 + 0.9 * f + (age >= 75 ? 1.2 : age >= 65 ? 0.6 : 0));
-  const out: string[] = [];
-  const n = 1 + rng.poisson(age >= 65 ? 2 : 0.8);
-  for (let i = 0; i < n; i++)
-    out.push(rng.chance(frailShare) ? rng.pick(book.hfrsCodes) : rng.pick(book.otherIcd10));
-  return out.map((c) => (rng.chance(0.5) ? c + rng.pick(['0', '1', '8', '9', 'X']) : c));
-}
-
-/** Deficits a correct eFI-style count finds on `asOf`: codes on or before it, after birth, polypharmacy in 12 months. */
-function countDeficits(
-  book: Codebook,
-  obs: SynthPatient['observations'],
-  meds: SynthPatient['medications'],
-  asOf: number,
-  birthDay: number,
-): string[] {
-  const found = new Set<string>();
-  for (const o of obs) {
-    if (o.day > asOf || o.day < birthDay) continue;
-    for (const d of book.deficitsOfCode(o.code)) found.add(d);
-  }
-  const windowStart = addMonths(asOf, -12);
-  const drugs = new Set<string>();
-  const { min, bnfChapters } = POLYPHARMACY;
-  for (const m of meds) {
-    const chapter = m.bnf.slice(0, 2);
-    if (chapter < bnfChapters.from || chapter > bnfChapters.to) continue;
-    if (m.day > windowStart && m.day <= asOf) drugs.add(m.bnf);
-  }
-  if (drugs.size >= min) found.add('polypharmacy');
-  return [...found].sort();
-}
-
-function latestCodedFrailty(
-  book: Codebook,
-  obs: SynthPatient['observations'],
-  asOf: number,
-): PatientTruth['codedFrailty'] {
-  const from = addMonths(asOf, -CODED_FRAILTY.withinMonths);
-  let best: { day: number; severity: PatientTruth['codedFrailty'] } | null = null;
-  for (const o of obs) {
-    const severity = book.frailtySeverityOf(o.code);
-    if (!severity || o.day <= from || o.day > asOf) continue;
-    if (!best || o.day > best.day) best = { day: o.day, severity };
-  }
-  return best?.severity ?? 'none';
-}
-
-function hfrsOf(book: Codebook, activity: ActivityEvent[], asOf: number): number {
-  const from = addMonths(asOf, -24);
-  const codes = new Set<string>();
-  const admitted: readonly string[] = HFRS.settings;
-  for (const a of activity)
-    if (admitted.includes(a.setting) && a.start > from && a.start <= asOf)
-      for (const d of a.diagnoses) codes.add(d.slice(0, 3));
-  let score = 0;
-  for (const c of codes) score += book.hfrsPoints.get(c) ?? 0;
-  return Math.round(score * 10) / 10;
-}
-
 function unique<T>(items: T[], key: (t: T) => string): T[] {
   const seen = new Set<string>();
   return items.filter((t) => {
@@ -626,22 +442,4 @@ function unique<T>(items: T[], key: (t: T) => string): T[] {
     seen.add(k);
     return true;
   });
-}
-
-/** `k` different days in [from, to]: two identical issues on one day are one issue sent twice. */
-function distinctDays(rng: Rng, k: number, from: number, to: number): number[] {
-  const days = new Set<number>();
-  while (days.size < Math.min(k, to - from + 1)) days.add(rng.int(from, to));
-  return [...days];
-}
-
-function pickIndex(rng: Rng, weights: number[]): number {
-  let total = 0;
-  for (const w of weights) total += w;
-  let r = rng.next() * total;
-  for (let i = 0; i < weights.length; i++) {
-    r -= weights[i]!;
-    if (r < 0) return i;
-  }
-  return weights.length - 1;
 }

@@ -88,3 +88,28 @@ export class Rng {
     return Math.exp(sigma * this.normal() - (sigma * sigma) / 2);
   }
 }
+
+/** `k` different days in [from, to]: two identical issues on one day are one issue sent twice. */
+export function distinctDays(rng: Rng, k: number, from: number, to: number): number[] {
+  const days = new Set<number>();
+  while (days.size < Math.min(k, to - from + 1)) days.add(rng.int(from, to));
+  return [...days];
+}
+
+export function pickIndex(rng: Rng, weights: number[]): number {
+  let total = 0;
+  for (const w of weights) total += w;
+  let r = rng.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    r -= weights[i]!;
+    if (r < 0) return i;
+  }
+  return weights.length - 1;
+}
+
+export function pseudoIdOf(seed: number, n: number): string {
+  // 64 bits from two independent hashes: unique enough at 6 million patients, stable by seed.
+  const a = hash(seed, n, 0xa11ce).toString(16).padStart(8, '0');
+  const b = hash(seed, n, 0xb0b).toString(16).padStart(8, '0');
+  return a + b;
+}
