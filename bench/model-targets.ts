@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import type { GroupFairness } from '../src/fairness.ts';
 import { auroc, jaccard, rSquared, type CalibrationDecile } from '../src/model-metrics.ts';
 import { projectPath } from '../src/paths.ts';
 import { GENERATOR_VERSION } from '../src/synth/index.ts';
