@@ -1,12 +1,12 @@
 // `npm run codelists`: derives pipeline/codelists/<id>.csv from the published files in
-// pipeline/codelists/source/ by the declarations in pipeline/codelist-sources.ts, and writes each
+// pipeline/codelists/source/ by the declarations in pipeline/codelist-sources/, and writes each
 // derived list's provenance, row counts and source checksums into index.csv. Run it on purpose,
 // when a source or a declaration is meant to change; test/codelists.test.ts fails until it is.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { derivations, sourceFiles } from '../pipeline/codelist-sources.ts';
+import { derivations, sourceFiles } from '../pipeline/codelist-sources/index.ts';
 import { CODELIST_DIR, deriveCodelists, sha256Of, SOURCE_DIR } from '../src/codelists.ts';
 
 const COLUMNS = [

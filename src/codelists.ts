@@ -13,7 +13,7 @@ import {
   sourceFiles,
   type Derivation,
   type Drop,
-} from '../pipeline/codelist-sources.ts';
+} from '../pipeline/codelist-sources/index.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { deficits, CODED_FRAILTY } from '../pipeline/frailty.ts';
 import { isValidSctid } from './snomed.ts';
@@ -133,7 +133,7 @@ function readSource(path: string, headerless = false): Record<string, string>[] 
 
 function sourceFile(file: string) {
   const s = sourceFiles.find((f) => f.file === file);
-  if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources.ts`);
+  if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources/files.ts`);
   return s;
 }
 

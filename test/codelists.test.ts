@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { derivations, sourceFiles } from '../pipeline/codelist-sources.ts';
+import { derivations, sourceFiles } from '../pipeline/codelist-sources/index.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { deficits } from '../pipeline/frailty.ts';
 import {
