@@ -28,7 +28,7 @@ export async function runStages(
   const instance = await openWorkDb({
     allowedDirectories: [deliveryDir, work],
     tempDirectory: work,
-    memoryLimit: '2GB',
+    memoryLimit: config.resources.memoryLimit,
     threads: availableParallelism(),
   });
   const conn = await instance.connect();
