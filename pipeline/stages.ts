@@ -49,6 +49,7 @@ export const stages: Stage[] = [
     reads: ['delivery_file', 'raw_lsoa', 'raw_patients', 'raw_practices'],
     writes: [
       'attrition_step',
+      'care_context_rule',
       'codelist',
       'condition_rule',
       'deficit_rule',
@@ -153,6 +154,14 @@ export const stages: Stage[] = [
     sql: ['intermediate/frailty.sql'],
   },
   {
+    name: 'care context',
+    summary:
+      'palliative care register, care home, housebound and carer from the latest published codes; recent emergency discharges',
+    reads: ['care_context_rule', 'listed_observation', 'population', 'stg_activity'],
+    writes: ['patient_care_context'],
+    sql: ['intermediate/care_context.sql'],
+  },
+  {
     name: 'cost model',
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
@@ -198,6 +207,7 @@ export const stages: Stage[] = [
     reads: [
       'attrition_step',
       'patient_activity',
+      'patient_care_context',
       'patient_condition_set',
       'patient_frailty',
       'patient_prediction',

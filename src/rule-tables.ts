@@ -3,6 +3,7 @@
 // in sql/ joins them and never has a code or threshold spliced into its text.
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { attritionSteps } from '../pipeline/attrition-steps.ts';
+import { codedCareContexts, RECENT_DISCHARGE } from '../pipeline/care-context.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
@@ -115,6 +116,15 @@ export async function createRuleTables(
   );
   await appendRows(
     conn,
+    'care_context_rule',
+    { context_id: 'VARCHAR', codelist: 'VARCHAR', ends: 'BOOLEAN', since: 'VARCHAR' },
+    codedCareContexts.flatMap((c) => [
+      [c.id, c.codelist, false, c.since ?? null],
+      ...(c.endedBy ? [[c.id, c.endedBy, true, null]] : []),
+    ]),
+  );
+  await appendRows(
+    conn,
     'unit_cost',
     { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
     Object.entries(config.unitCosts).map(([s, c]) => [s, c]),
@@ -156,6 +166,8 @@ export async function createRuleTables(
     tier_very_high: config.tiers.veryHigh,
     tier_high: config.tiers.high,
     tier_moderate: config.tiers.moderate,
+    recent_discharge_days: RECENT_DISCHARGE.days,
+    recent_discharge_settings: listValue([...RECENT_DISCHARGE.settings]),
     system_code: config.system.code,
     system_name: config.system.name,
   });
