@@ -58,6 +58,7 @@ export const stages: Stage[] = [
       'hfrs_points',
       'invalid_snomed',
       'reference_date',
+      'service_ratio',
       'stg_lsoa',
       'stg_patient',
       'stg_practice',
@@ -244,8 +245,8 @@ export const stages: Stage[] = [
   {
     name: 'commissioner summaries',
     summary:
-      'small numbers suppressed, counts and costs rounded, every suppressed cell audited against an attacker; the tables written',
-    reads: ['attrition', 'cohort_group_definition', 'commissioner_cell', 'organisation'],
+      'small numbers suppressed, counts and costs rounded, every suppressed cell audited against an attacker; service need from the published counts; the tables written',
+    reads: ['attrition', 'cohort_group_definition', 'commissioner_cell', 'organisation', 'service_ratio'],
     writes: [],
     sql: [],
     run: commissionerStep,
@@ -260,6 +261,7 @@ export const stages: Stage[] = [
       'dashboard_cohorts_by_org',
       'dashboard_data_quality_by_practice',
       'dashboard_deprivation_gradient',
+      'dashboard_service_need',
       'dashboard_tier_pyramid',
     ],
     before: attachCommissionerTables,

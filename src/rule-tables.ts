@@ -12,6 +12,7 @@ import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
 import { appendRows, setVariables } from './db.ts';
 import { loadHfrsPoints } from './codelists.ts';
 import { isValidSctid } from './snomed.ts';
+import { serviceRatioRows } from './service-need.ts';
 import type { RunContext } from './stage.ts';
 
 /**
@@ -128,6 +129,18 @@ export async function createRuleTables(
     'unit_cost',
     { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
     Object.entries(config.unitCosts).map(([s, c]) => [s, c]),
+  );
+  await appendRows(
+    conn,
+    'service_ratio',
+    {
+      service_order: 'INTEGER',
+      service: 'VARCHAR',
+      cohort: 'VARCHAR',
+      share_needing: 'DOUBLE',
+      caseload_per_wte: 'DOUBLE',
+    },
+    serviceRatioRows(config.serviceNeed),
   );
   await createReferenceDates(conn, asOf, config.model.experienceMonths);
   await conn.run('create or replace table dropped_row (file_id INTEGER, reason VARCHAR, rows BIGINT)');
