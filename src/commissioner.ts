@@ -7,7 +7,8 @@
 // file per table.
 import { join } from 'node:path';
 import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
-import { appendRows, queryRows, runSqlFile } from './db.ts';
+import { appendRows, queryRows, runSqlFile, setVariables } from './db.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import {
   commissionerAggregates,
   controlAggregates,
@@ -116,6 +117,7 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
             v.* exclude (cell_no, patients)
      from commissioner_cell c join published_group_value v using (cell_no)`,
   );
+  await setVariables(conn, { models_available: !predictionsNotAvailable(ctx) });
   await runSqlFile(conn, 'marts/service_need.sql');
   await appendRows(
     conn,

@@ -37,10 +37,10 @@ export const SERVICE_DEFAULTS = {
     groups: ['very high', 'high'],
     share: 1,
     shareSource:
-      'every person in the very high and high tiers, the top 5% the NHS and Social Care Long Term Conditions Model (Department of Health 2005, after the Kaiser Permanente pyramid) offers case management',
-    caseloadPerWte: 65,
+      'every person in the very high and high tiers: the top 5% to whom the NHS and Social Care Long Term Conditions Model (Department of Health 2005, after the Kaiser Permanente pyramid) offers case management, in our reading',
+    caseloadPerWte: 50,
     caseloadSource:
-      'the middle of the 50 to 80 patients the Department of Health gave for a community matron\'s caseload ("Supporting people with long term conditions", 2005)',
+      'the lower end of the 50 to 80 patients Department of Health guidance set for a community matron case manager, and the top of the 10 to 55 that case managers were found to hold (Sargent, Boaden and Roland, J Nurs Manag 2008;16:38-46)',
   },
   careCoordination: {
     name: 'care coordination (PCN care coordinators)',
@@ -65,7 +65,7 @@ export const SERVICE_DEFAULTS = {
     shareSource: PLANNING,
     caseloadPerWte: 250,
     caseloadSource:
-      'NHS England, social prescribing link workers reference guide for primary care networks: a full-time link worker sees up to about 250 people a year',
+      'NHS England, social prescribing link workers: reference guide for primary care networks (2020): a typical caseload of 200 to 250 people a year, depending on the complexity of their needs; the upper figure',
   },
 } as const satisfies Record<string, ServiceDefault>;
 

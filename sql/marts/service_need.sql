@@ -3,10 +3,18 @@
 -- to and the configured ratios (service_ratio). Nothing here reads an exact figure, so it shows
 -- nothing the published counts do not; where any of its groups is suppressed, so is the need.
 create or replace table published_service_need as
-with published as (
-    select level, level_order, org_code, org_name, pcn_code, place, cohort, patients, suppressed
+with organisation as (
+    select distinct level, level_order, org_code, org_name, pcn_code, place
     from published_group_cell
     where breakdown = 'all' and level in ('pcn', 'place', 'system')
+),
+published as (
+    select level, org_code, cohort, patients, suppressed
+    from published_group_cell
+    where breakdown = 'all' and level in ('pcn', 'place', 'system')
+      -- A run without models has no tiers and no high cost cohort: their rows count no one, and
+      -- a service responding to them is left without an estimate rather than given none.
+      and (getvariable('models_available') or (group_type <> 'tier' and cohort <> 'high cost'))
 ),
 services as (
     select
@@ -21,7 +29,7 @@ services as (
 ),
 responding as (
     select
-        p.level, p.level_order, p.org_code, p.org_name, p.pcn_code, p.place, r.service_order,
+        p.level, p.org_code, r.service_order,
         sum(p.patients) as cohort_patients,
         bool_or(p.suppressed) as suppressed,
         count(*) as groups_published
@@ -30,17 +38,18 @@ responding as (
     group by all
 ),
 need as (
+    -- Every organisation and service, with or without published groups behind it.
     select
-        g.level, g.level_order, g.org_code, g.org_name, g.pcn_code, g.place, g.cohort_patients, g.suppressed,
-        s.service_order,
-        s.service,
-        s.cohorts,
-        s.share_needing,
-        s.caseload_per_wte,
-        -- A group missing from the tables (no tiers in a run without models) leaves no estimate.
-        not g.suppressed and g.groups_published = s.groups_named as shown
-    from responding g
-    join services s on s.service_order = g.service_order
+        o.level, o.level_order, o.org_code, o.org_name, o.pcn_code, o.place,
+        s.service_order, s.service, s.cohorts, s.share_needing, s.caseload_per_wte,
+        g.cohort_patients,
+        coalesce(g.suppressed, false) as suppressed,
+        -- A group missing from the tables leaves no estimate.
+        not coalesce(g.suppressed, false) and coalesce(g.groups_published, 0) = s.groups_named as shown
+    from organisation o
+    cross join services s
+    left join responding g
+      on g.level = o.level and g.org_code = o.org_code and g.service_order = s.service_order
 )
 select
     level,

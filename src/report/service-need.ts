@@ -19,6 +19,10 @@ export interface ServiceNeedRow {
 
 const pct = (share: number) => `${+(share * 100).toFixed(1)}%`;
 
+/** Empty and not suppressed: a group the run could not count (no tiers without models). */
+const figure = (x: ServiceNeedRow, n: number | null, show: (n: number) => string) =>
+  x.suppressed ? SUPPRESSED : n === null ? 'not available' : show(n);
+
 export function serviceNeedSection(d: ReportData): string {
   const rows = d.serviceNeed;
   if (!rows.length) return '<p>No service-need estimates in this run.</p>';
@@ -39,11 +43,19 @@ export function serviceNeedSection(d: ReportData): string {
       [
         { head: label[0]!.toUpperCase() + label.slice(1), value: (x: ServiceNeedRow) => x.org_name },
         { head: 'Service', value: (x) => x.service },
-        { head: 'People in the groups', value: (x) => count(x.cohort_patients, x.suppressed), numeric: true },
-        { head: 'People needing it', value: (x) => count(x.people_needing, x.suppressed), numeric: true },
+        {
+          head: 'People in the groups',
+          value: (x) => figure(x, x.cohort_patients, (n) => String(count(n))),
+          numeric: true,
+        },
+        {
+          head: 'People needing it',
+          value: (x) => figure(x, x.people_needing, (n) => String(count(n))),
+          numeric: true,
+        },
         {
           head: 'Whole-time equivalents',
-          value: (x) => (x.suppressed || x.wte === null ? SUPPRESSED : decimal(x.wte, 1)),
+          value: (x) => figure(x, x.wte, (n) => decimal(n, 1)),
           numeric: true,
         },
       ],
