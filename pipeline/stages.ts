@@ -49,6 +49,7 @@ export const stages: Stage[] = [
     reads: ['delivery_file', 'raw_lsoa', 'raw_patients', 'raw_practices'],
     writes: [
       'attrition_step',
+      'care_context_rule',
       'codelist',
       'condition_rule',
       'deficit_rule',
@@ -57,6 +58,7 @@ export const stages: Stage[] = [
       'hfrs_points',
       'invalid_snomed',
       'reference_date',
+      'service_ratio',
       'stg_lsoa',
       'stg_patient',
       'stg_practice',
@@ -153,6 +155,14 @@ export const stages: Stage[] = [
     sql: ['intermediate/frailty.sql'],
   },
   {
+    name: 'care context',
+    summary:
+      'palliative care register, care home, housebound and carer from the latest published codes; recent emergency discharges',
+    reads: ['care_context_rule', 'listed_observation', 'population', 'stg_activity'],
+    writes: ['patient_care_context'],
+    sql: ['intermediate/care_context.sql'],
+  },
+  {
     name: 'cost model',
     summary:
       'features on each reference date; cost and admission models fitted a year back, backtested, applied today',
@@ -198,6 +208,7 @@ export const stages: Stage[] = [
     reads: [
       'attrition_step',
       'patient_activity',
+      'patient_care_context',
       'patient_condition_set',
       'patient_frailty',
       'patient_prediction',
@@ -234,8 +245,8 @@ export const stages: Stage[] = [
   {
     name: 'commissioner summaries',
     summary:
-      'small numbers suppressed, counts and costs rounded, every suppressed cell audited against an attacker; the tables written',
-    reads: ['attrition', 'cohort_group_definition', 'commissioner_cell', 'organisation'],
+      'small numbers suppressed, counts and costs rounded, every suppressed cell audited against an attacker; service need from the published counts; the tables written',
+    reads: ['attrition', 'cohort_group_definition', 'commissioner_cell', 'organisation', 'service_ratio'],
     writes: [],
     sql: [],
     run: commissionerStep,
@@ -250,6 +261,7 @@ export const stages: Stage[] = [
       'dashboard_cohorts_by_org',
       'dashboard_data_quality_by_practice',
       'dashboard_deprivation_gradient',
+      'dashboard_service_need',
       'dashboard_tier_pyramid',
     ],
     before: attachCommissionerTables,

@@ -6,8 +6,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { derivations, sourceFiles } from '../pipeline/codelist-sources/index.ts';
-import { CODELIST_DIR, deriveCodelists, sha256Of, SOURCE_DIR } from '../src/codelists.ts';
+import { careContextDescriptions } from '../pipeline/codelist-sources/care-context.ts';
+import {
+  CODELIST_DIR,
+  derivations,
+  deriveCodelists,
+  sha256Of,
+  SOURCE_DIR,
+  sourceFiles,
+} from '../src/codelists.ts';
 
 const COLUMNS = [
   'id',
@@ -59,7 +66,8 @@ for (const d of derivations) {
   const drops = (d.drop ?? []).map((x) => `dropped: ${x.why}`).join('; ');
   let row = rows.find((r) => r.id === d.id);
   if (!row) {
-    const fresh = NEW_LISTS[d.id];
+    const care = careContextDescriptions[d.id];
+    const fresh = NEW_LISTS[d.id] ?? (care && { system: 'snomedct', description: care });
     if (!fresh) throw new Error(`${d.id}: no index row and no description for a new list`);
     row = { id: d.id, system: fresh.system, description: fresh.description } as IndexRow;
     rows.push(row);

@@ -8,18 +8,28 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import {
-  derivations,
-  nearMisses,
-  sourceFiles,
+  derivations as conditionDerivations,
+  nearMisses as conditionNearMisses,
+  sourceFiles as conditionSourceFiles,
   type Derivation,
   type Drop,
 } from '../pipeline/codelist-sources/index.ts';
+import {
+  careContextDerivations,
+  careContextNearMisses,
+  careContextSourceFiles,
+} from '../pipeline/codelist-sources/care-context.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { deficits, CODED_FRAILTY } from '../pipeline/frailty.ts';
 import { isValidSctid } from './snomed.ts';
 import { projectPath } from './paths.ts';
 
 export const CODELIST_DIR = projectPath('pipeline', 'codelists');
+
+/** Every declared source file, derivation and near-miss file: the conditions' and the care contexts'. */
+export const sourceFiles = [...conditionSourceFiles, ...careContextSourceFiles];
+export const derivations = [...conditionDerivations, ...careContextDerivations];
+const nearMisses = [...conditionNearMisses, ...careContextNearMisses];
 
 const indexRow = z
   .object({
@@ -133,7 +143,7 @@ function readSource(path: string, headerless = false): Record<string, string>[] 
 
 function sourceFile(file: string) {
   const s = sourceFiles.find((f) => f.file === file);
-  if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources/files.ts`);
+  if (!s) throw new Error(`codelist source ${file} is not declared in pipeline/codelist-sources/`);
   return s;
 }
 

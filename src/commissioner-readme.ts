@@ -5,6 +5,7 @@ import type { SuppressionRules } from './disclosure.ts';
 import type { Protection } from './disclosure-audit.ts';
 import { predictionsNotAvailable } from './cost-model.ts';
 import type { RunContext } from './stage.ts';
+import { SERVICE_DEFAULTS, type ServiceNeedConfig } from './service-need.ts';
 
 export function metadata(
   ctx: RunContext,
@@ -81,6 +82,34 @@ function notAvailable(ctx: RunContext): string {
     : '';
 }
 
+function serviceNeedLines(config: ServiceNeedConfig): string {
+  return Object.entries(config)
+    .map(([id, s]) => {
+      const d = SERVICE_DEFAULTS[id as keyof typeof SERVICE_DEFAULTS];
+      const share = s.share === d.share ? ` (${d.shareSource})` : ' (set in the configuration)';
+      const caseload =
+        s.caseloadPerWte === d.caseloadPerWte ? ` (${d.caseloadSource})` : ' (set in the configuration)';
+      return wrapLines(
+        `${d.name}: responds to ${s.groups.join(' + ')}; ${+(s.share * 100).toFixed(2)}% need it in a year${share}; ${s.caseloadPerWte} people per whole-time worker a year${caseload}.`,
+      );
+    })
+    .join('\n');
+}
+
+/** Plain text wrapped at 92 characters, each paragraph starting with "  - ". */
+function wrapLines(text: string, width = 92): string {
+  const lines: string[] = [];
+  let line = '  -';
+  for (const word of text.split(' ')) {
+    if (line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = '   ';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
+
 export function commissionerReadme(
   ctx: RunContext,
   rules: SuppressionRules,
@@ -135,6 +164,12 @@ Groups (column cohort; group_type says which kind):
 Tiers are in tier_summary; the breakdown tables hold every group. level_order and
 group_order give the natural order of rows. In the CSV files a cell that would start with
 =, +, -, @, a tab or a carriage return has a ' in front, so a spreadsheet shows it as text.
+
+Service need (service_need): for each PCN, place and the system, the published count of the
+groups a service responds to (added, for tiers; suppressed if any of them is), times the share
+of their people who need it in a year, over the caseload one whole-time worker carries. It is
+worked out from the published counts alone, so it shows nothing they do not. The ratios:
+${serviceNeedLines(ctx.config.serviceNeed)}
 
 Tables (each in summary.duckdb, and as <table>.parquet and <table>.csv):
 ${tables}

@@ -7,7 +7,8 @@
 // file per table.
 import { join } from 'node:path';
 import { quotedIdentifier, quotedString, type DuckDBConnection } from '@duckdb/node-api';
-import { appendRows, queryRows } from './db.ts';
+import { appendRows, queryRows, runSqlFile, setVariables } from './db.ts';
+import { predictionsNotAvailable } from './cost-model.ts';
 import {
   commissionerAggregates,
   controlAggregates,
@@ -53,6 +54,13 @@ const SUMMARY_TABLES: { name: string; about: string; sql: string }[] = [
           order by level_order, org_code, group_order, imd_quintile`,
   },
   {
+    name: 'service_need',
+    about:
+      'Caseload estimates by PCN, place and system for the services that respond to the cohorts: published people in the groups a service responds to, times the share who need it, over the caseload one whole-time worker carries (the ratios and their sources are in the configuration and the README).',
+    sql: `select level, org_code, org_name, pcn_code, place, service, cohorts, cohort_patients, share_needing, people_needing, caseload_per_wte, wte, suppressed, level_order, service_order
+          from published_service_need order by level_order, org_code, service_order`,
+  },
+  {
     name: 'attrition',
     about: 'How many people each step of the cohort definitions kept or found, by organisation.',
     sql: `select level, org_code, org_name, step_order, step, patients, suppressed, level_order
@@ -79,7 +87,11 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
   const rules = rulesFrom(ctx.config);
   const protection = protectionFrom(ctx.config);
   const controlled = await controlAggregates(await commissionerAggregates(conn), rules, protection);
-  const withheld = new Set(controlled.audit.withheld);
+  // Service need is worked out from the cohort and tier counts: withheld with either of them.
+  const withheldTables = [...controlled.audit.withheld];
+  if (withheldTables.some((t) => t === 'cohort_summary' || t === 'tier_summary'))
+    withheldTables.push('service_need');
+  const withheld = new Set(withheldTables);
 
   await appendRows(
     conn,
@@ -105,6 +117,8 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
             v.* exclude (cell_no, patients)
      from commissioner_cell c join published_group_value v using (cell_no)`,
   );
+  await setVariables(conn, { models_available: !predictionsNotAvailable(ctx) });
+  await runSqlFile(conn, 'marts/service_need.sql');
   await appendRows(
     conn,
     'published_attrition',
@@ -128,7 +142,7 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
     conn,
     'published_metadata',
     { ordinal: 'INTEGER', key: 'VARCHAR', value: 'VARCHAR' },
-    metadata(ctx, rules, protection, controlled.audit.withheld).map(([key, value], ordinal) => ({
+    metadata(ctx, rules, protection, withheldTables).map(([key, value], ordinal) => ({
       ordinal,
       key,
       value,
@@ -156,11 +170,12 @@ export async function writeCommissionerSummaries(ctx: RunContext): Promise<Commi
   sealFile(dbFile);
   writeFileDurable(
     join(dir, 'README.txt'),
-    commissionerReadme(ctx, rules, protection, controlled.audit.withheld, SUMMARY_TABLES),
+    commissionerReadme(ctx, rules, protection, withheldTables, SUMMARY_TABLES),
   );
   for (const t of [
     'published_group_value',
     'published_group_cell',
+    'published_service_need',
     'published_attrition',
     'published_metadata',
   ])

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { serviceNeedSchema } from './service-need.ts';
 
 /**
  * The weakest disclosure settings a run accepts without allowBelowFloors. NHS Digital's HES
@@ -230,6 +231,7 @@ export const configSchema = z
       })
       .strict()
       .default({ timeoutSeconds: 60, memoryLimit: '1GB', threads: 2 }),
+    serviceNeed: serviceNeedSchema,
     retention: z
       .object({
         keepRuns: z.number().int().min(1).default(10).describe('Published runs kept under OUT/runs'),

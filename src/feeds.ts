@@ -156,6 +156,37 @@ export const FEEDS: readonly Feed[] = [
     ],
   },
   {
+    name: 'service_need',
+    grain: 'one row per PCN, place and system per service',
+    about:
+      'Caseload estimates for the services that respond to the cohorts, from the published counts and the configured ratios (commissioner/README.txt names their sources).',
+    columns: [
+      ...RUN_COLUMNS,
+      ...ORG_COLUMNS,
+      col('pcn_code', 'VARCHAR', 'the PCN of a PCN row', true),
+      col('place', 'VARCHAR', 'place of a PCN or place row', true),
+      col('service', 'VARCHAR', 'the service'),
+      col('service_order', 'INTEGER', 'order of the services'),
+      col('cohorts', 'VARCHAR', 'the published groups the service responds to, joined by " + "'),
+      col(
+        'cohort_patients',
+        'BIGINT',
+        'people in those groups: the sum of their published (rounded) counts; empty when any is suppressed',
+        true,
+      ),
+      col('share_needing', 'DOUBLE', 'share of those people who need the service in a year (configuration)'),
+      col(
+        'people_needing',
+        'BIGINT',
+        'cohort_patients times share_needing, rounded; empty when suppressed',
+        true,
+      ),
+      col('caseload_per_wte', 'DOUBLE', 'people one whole-time worker carries in a year (configuration)'),
+      col('wte', 'DOUBLE', 'whole-time equivalents: people_needing over caseload_per_wte, 1 decimal', true),
+      col('suppressed', 'BOOLEAN', 'true when a group the service responds to is suppressed'),
+    ],
+  },
+  {
     name: 'data_quality_by_practice',
     grain: 'one row per practice in the delivery',
     about:

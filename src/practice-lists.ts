@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { quotedIdentifier, quotedString } from '@duckdb/node-api';
+import { codedCareContexts, RECENT_DISCHARGE } from '../pipeline/care-context.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, EFI_VALIDATED_FROM_AGE, HFRS } from '../pipeline/frailty.ts';
 import type { Config } from './config.ts';
@@ -109,6 +110,17 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     name: 'observed_cost_12m',
     sql: money('observed_cost_12m'),
     about: () => 'Secondary-care cost in the last 12 months, in pounds (rounded).',
+  },
+  // Care context, for triage: one column per declared context (pipeline/care-context.ts).
+  ...codedCareContexts.map((c) => ({
+    name: c.id,
+    sql: `list_contains(care_contexts, ${quotedString(c.id)})`,
+    about: () => `true when the record shows the patient ${c.about}`,
+  })),
+  {
+    name: RECENT_DISCHARGE.id,
+    sql: 'recently_discharged',
+    about: () => `true when the patient was ${RECENT_DISCHARGE.about(RECENT_DISCHARGE.days)}`,
   },
 ];
 

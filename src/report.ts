@@ -17,6 +17,7 @@ import {
   tierSection,
   trendSection,
 } from './report/sections.ts';
+import { serviceNeedSection } from './report/service-need.ts';
 import { REPORT_CSS } from './report/style.ts';
 import { writeFileDurable } from './files.ts';
 import type { RunContext } from './stage.ts';
@@ -33,6 +34,7 @@ export async function renderReport(d: ReportData): Promise<string> {
         'Cohorts by place and by PCN',
         orgSection(r, d, 'place', 'place') + orgSection(r, d, 'pcn', 'PCN'),
       ],
+      ['service-need', 'Service need', serviceNeedSection(d)],
       ['age-sex-section', 'Age and sex', ageSexSection(r, d)],
       ['deprivation-section', 'Deprivation', deprivationSection(r, d)],
       ['trends', 'Trends across runs', trendSection(r, d)],

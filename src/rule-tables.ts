@@ -3,6 +3,7 @@
 // in sql/ joins them and never has a code or threshold spliced into its text.
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { attritionSteps } from '../pipeline/attrition-steps.ts';
+import { codedCareContexts, RECENT_DISCHARGE } from '../pipeline/care-context.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
@@ -11,6 +12,7 @@ import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
 import { appendRows, setVariables } from './db.ts';
 import { loadHfrsPoints } from './codelists.ts';
 import { isValidSctid } from './snomed.ts';
+import { serviceRatioRows } from './service-need.ts';
 import type { RunContext } from './stage.ts';
 
 /**
@@ -115,9 +117,30 @@ export async function createRuleTables(
   );
   await appendRows(
     conn,
+    'care_context_rule',
+    { context_id: 'VARCHAR', codelist: 'VARCHAR', ends: 'BOOLEAN', since: 'VARCHAR' },
+    codedCareContexts.flatMap((c) => [
+      [c.id, c.codelist, false, c.since ?? null],
+      ...(c.endedBy ? [[c.id, c.endedBy, true, null]] : []),
+    ]),
+  );
+  await appendRows(
+    conn,
     'unit_cost',
     { setting: 'VARCHAR', cost_gbp: 'DOUBLE' },
     Object.entries(config.unitCosts).map(([s, c]) => [s, c]),
+  );
+  await appendRows(
+    conn,
+    'service_ratio',
+    {
+      service_order: 'INTEGER',
+      service: 'VARCHAR',
+      cohort: 'VARCHAR',
+      share_needing: 'DOUBLE',
+      caseload_per_wte: 'DOUBLE',
+    },
+    serviceRatioRows(config.serviceNeed),
   );
   await createReferenceDates(conn, asOf, config.model.experienceMonths);
   await conn.run('create or replace table dropped_row (file_id INTEGER, reason VARCHAR, rows BIGINT)');
@@ -156,6 +179,8 @@ export async function createRuleTables(
     tier_very_high: config.tiers.veryHigh,
     tier_high: config.tiers.high,
     tier_moderate: config.tiers.moderate,
+    recent_discharge_days: RECENT_DISCHARGE.days,
+    recent_discharge_settings: listValue([...RECENT_DISCHARGE.settings]),
     system_code: config.system.code,
     system_name: config.system.name,
   });

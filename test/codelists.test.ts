@@ -3,16 +3,17 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { derivations, sourceFiles } from '../pipeline/codelist-sources/index.ts';
 import { conditions } from '../pipeline/conditions.ts';
 import { deficits } from '../pipeline/frailty.ts';
 import {
+  derivations,
   deriveCodelists,
   loadCodelists,
   nearMissCodes,
   referencedCodelists,
   sha256Of,
   SOURCE_DIR,
+  sourceFiles,
 } from '../src/codelists.ts';
 import { isValidSctid, verhoeffCheckDigit, verhoeffValid } from '../src/snomed.ts';
 

@@ -128,12 +128,23 @@ describe('dashboard feeds from a run on the sample delivery', () => {
   it('show suppressed counts as empty, never as a number, and other counts rounded', async () => {
     for (const feed of FEEDS.filter((f) => f.columns.some((c) => c.name === 'suppressed'))) {
       const measures = feed.columns
-        .filter((c) => ['patients', 'observed_cost_12m', 'predicted_cost_12m'].includes(c.name))
+        .filter((c) =>
+          [
+            'patients',
+            'observed_cost_12m',
+            'predicted_cost_12m',
+            // service_need: sums of rounded counts, and what follows from them.
+            'cohort_patients',
+            'people_needing',
+            'wte',
+          ].includes(c.name),
+        )
         .map((c) => c.name);
+      const people = measures.includes('patients') ? 'patients' : 'cohort_patients';
       const rows = await queryRows(conn, `select * from ${parquet(feedFile(feed.name, 'parquet'))}`);
       for (const r of rows) {
         if (r.suppressed) for (const m of measures) expect(r[m], `${feed.name}.${m}`).toBeNull();
-        else expect(Number(r.patients) % 5, feed.name).toBe(0);
+        else expect(Number(r[people]) % 5, feed.name).toBe(0);
       }
       expect(rows.some((r) => r.suppressed)).toBe(true);
     }

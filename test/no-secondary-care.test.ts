@@ -111,6 +111,14 @@ describe('a delivery with no secondary-care activity', () => {
     const system = (cohort: string) => summary.find((s) => s.level === 'system' && s.cohort === cohort)!;
     expect(system('high cost').patients).toBe('0');
     expect(Number(system('multimorbidity').patients)).toBeGreaterThan(0);
+    // Service need: no estimate for the services that respond to tiers, rather than none needed.
+    const need = parse(readFileSync(join(latest, 'commissioner', 'service_need.csv')), {
+      columns: true,
+    }) as Row[];
+    const tierBased = need.filter((r) => r.cohorts === 'high + very high');
+    expect(tierBased.length).toBeGreaterThan(0);
+    for (const r of tierBased) expect([r.cohort_patients, r.people_needing, r.wte]).toEqual(['', '', '']);
+    expect(need.some((r) => r.cohorts === 'multimorbidity' && Number(r.people_needing) > 0)).toBe(true);
     for (const code of readdirSync(join(latest, 'practices')))
       expect(readFileSync(join(latest, 'practices', code, 'README.txt'), 'utf8')).toMatch(
         /NOT\s+AVAILABLE in this run/,

@@ -181,6 +181,7 @@ describe('a run on a synthetic delivery', { timeout: 30_000 }, () => {
         'cohort_by_deprivation',
         'cohort_summary',
         'metadata',
+        'service_need',
         'tier_summary',
       ]);
       for (const t of tables) {

@@ -95,6 +95,17 @@ select
 from commissioner.attrition
 order by level_order, org_code, step_order;
 
+create or replace table dashboard_service_need as
+-- One row per PCN, place and system per service.
+select
+    getvariable('feed_schema_version')::integer as schema_version,
+    getvariable('feed_run_id')::varchar as run_id,
+    getvariable('feed_as_of')::date as as_of,
+    level, level_order, org_code, org_name, pcn_code, place, service, service_order, cohorts,
+    cohort_patients, share_needing, people_needing, caseload_per_wte, wte, suppressed
+from commissioner.service_need
+order by level_order, org_code, service_order;
+
 create or replace table dashboard_data_quality_by_practice as
 -- One row per practice in the delivery: lines of its files, not people.
 with practice as (

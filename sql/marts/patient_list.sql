@@ -56,10 +56,13 @@ select
     -- No rank: no models in this run (too little outcome data), so no tier either.
     case when p.adult and x.risk_rank is not null then risk_tier(x.risk_rank, x.ranked_adults) end as tier,
     a.prior_cost_12m as observed_cost_12m,
-    a.prior_emergency_admissions as emergency_admissions_12m
+    a.prior_emergency_admissions as emergency_admissions_12m,
+    cc.care_contexts,
+    cc.recently_discharged
 from population_now p
 join stg_practice pr using (practice_code)
 join frailty f using (patient_key)
 join activity a using (patient_key)
+join patient_care_context cc using (patient_key)
 left join conditions c using (patient_key)
 left join predictions x using (pseudo_id);

@@ -8,6 +8,7 @@ import { historyGlob, historyHas } from '../history.ts';
 import type { AgeSexDatum } from './cohort-charts.ts';
 import type { FittedModels } from '../cost-model.ts';
 import type { RunContext } from '../stage.ts';
+import type { ServiceNeedRow } from './service-need.ts';
 
 export interface GroupRow {
   level: string;
@@ -70,6 +71,7 @@ export interface ReportData {
   ageSex: (AgeSexDatum & { observed: number | null; predicted: number | null })[];
   deprivation: (GroupRow & { imd_quintile: string })[];
   trend: TrendRow[];
+  serviceNeed: ServiceNeedRow[];
   dataQuality: {
     practice_code: string;
     practice_name: string | null;
@@ -206,6 +208,12 @@ export async function reportData(ctx: RunContext): Promise<ReportData> {
     `'eligible' as cohort, patients, null::bigint as observed, null::bigint as predicted, suppressed`,
     `level = 'system' and step like 'eligible%'`,
   );
+  const serviceNeed = await queryRows<ServiceNeedRow & Record<string, unknown>>(
+    conn,
+    `select level, org_code, org_name, service, cohorts, cohort_patients, share_needing, people_needing,
+            caseload_per_wte, wte, suppressed
+     from dashboard_service_need order by level_order desc, org_name, service_order`,
+  );
   const dataQuality = await queryRows<ReportData['dataQuality'][number] & Record<string, unknown>>(
     conn,
     `select practice_code, practice_name, place, status, lines, loaded, rejected, dropped, kept, share_not_kept
@@ -225,6 +233,7 @@ export async function reportData(ctx: RunContext): Promise<ReportData> {
     ageSex,
     deprivation,
     trend: [...eligibleTrend, ...cohortTrend],
+    serviceNeed,
     dataQuality,
     model: modelSummary(ctx.results.models, c.disclosure.suppressBelow),
     rules: {

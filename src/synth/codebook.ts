@@ -38,6 +38,10 @@ export interface Codebook {
   /** Codes of an eFI-style deficit list that mark no chronic condition. */
   deficitOnlyCodes(list: string): string[];
   deficitsOfCode(code: string): string[];
+  /** Every published code of a list (care contexts: their marking and ending lists). */
+  publishedCodes(list: string): ReadonlySet<string>;
+  /** Codes of a list that mark no condition, deficit or frailty severity. */
+  codesMarkingNothingElse(list: string): string[];
   frailtySeverityOf(code: string): 'mild' | 'moderate' | 'severe' | null;
   breakCheckDigit(code: string, rng: Rng): string;
   background: string[];
@@ -159,6 +163,12 @@ export function buildCodebook(): Codebook {
         ? { code, unit: 'kg', value: (rng: Rng) => (50 + rng.next() * 60).toFixed(1) }
         : { code, unit: '', value: () => '' },
     );
+  const publishedSets = new Map<string, ReadonlySet<string>>();
+  const publishedCodes = (id: string) => {
+    let out = publishedSets.get(id);
+    if (!out) publishedSets.set(id, (out = new Set(codes(id))));
+    return out;
+  };
   const nearMiss = new Map<string, string[]>();
   for (const [list, dropped] of nearMissCodes(published))
     nearMiss.set(
@@ -186,6 +196,11 @@ export function buildCodebook(): Codebook {
     medicationCodes,
     deficitOnlyCodes,
     deficitsOfCode: (code) => deficitOf.get(code) ?? [],
+    publishedCodes,
+    codesMarkingNothingElse: (id) => {
+      const own = codes(id).filter((c) => !everyListed.has(c));
+      return own.length ? own : codes(id);
+    },
     frailtySeverityOf: (code) => severityOf.get(code) ?? null,
     breakCheckDigit(code, rng) {
       // A code that lost or changed its last digit, the usual spreadsheet damage.

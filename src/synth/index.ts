@@ -62,7 +62,7 @@ export type { FileMess } from './delivery-files.ts';
  * Raised whenever the same seed and scale would generate a different delivery, so a cached
  * delivery (the benchmark keeps one per scale) is never mistaken for a current one.
  */
-export const GENERATOR_VERSION = 4;
+export const GENERATOR_VERSION = 5;
 
 export const MESS = {
   malformed: { patients: 0.002, observations: 0.001, medications: 0.001, activity: 0.002 },
@@ -114,6 +114,8 @@ const GROUND_TRUTH_COLUMNS = [
   'p_admission_prev_12m',
   'admitted_prev_12m',
   'mover',
+  'care_contexts',
+  'recently_discharged',
 ];
 
 interface Plan {
@@ -397,6 +399,8 @@ function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string 
     t ? t.pAdmissionPrev.toFixed(5) : '',
     t ? t.admittedPrev : '',
     mover,
+    t ? t.careContexts.join(';') : '',
+    t ? t.recentlyDischarged : '',
   ];
   // Every cell is a number, a boolean, a code or a place name: none holds a comma or a
   // quote, so a plain join is correct CSV (and much cheaper than a general writer per row).

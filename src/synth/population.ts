@@ -16,6 +16,7 @@ import type { Codebook } from './codebook.ts';
 import type { Practice } from './geography.ts';
 import { drawPersonEffect, riskIndex } from './cost-process.ts';
 import { drawSecondaryCare, realisedIn, type ActivityEvent } from './secondary-care.ts';
+import { careContextOf, drawCareContext, type CareContextTruth } from './care-context.ts';
 import {
   countDeficits,
   hfrsOf,
@@ -50,7 +51,7 @@ export interface SynthPatient {
   truth: PatientTruth | null;
 }
 
-export interface PatientTruth {
+export interface PatientTruth extends CareContextTruth {
   age: number;
   conditions: string[];
   efiDeficits: string[];
@@ -341,6 +342,7 @@ export function generatePatient(
     });
   }
 
+  drawCareContext(new Rng(ctx.seed, n, 0xcc), book, { asOf, birthDay, age }, code);
   // Coded frailty severity, mostly among older people and in line with their deficits.
   const efiBefore = countDeficits(book, obs, meds, asOf, birthDay);
   const efiCat = efiCategory(efiBefore.length / EFI_DEFICIT_COUNT);
@@ -402,6 +404,7 @@ export function generatePatient(
       pAdmissionNext: care.nextYear.pEmergencyAdmission,
       pAdmissionPrev: care.previousYear.pEmergencyAdmission,
       admittedPrev: realised.emergency,
+      ...careContextOf(book, obs, activity, asOf, birthDay),
     };
   }
 

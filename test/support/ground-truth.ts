@@ -28,6 +28,8 @@ export interface TruthRow {
   p_admission_prev_12m: number;
   admitted_prev_12m: boolean;
   mover: boolean;
+  care_contexts: string[];
+  recently_discharged: boolean;
 }
 
 export function readGroundTruth(delivery: string): TruthRow[] {
@@ -57,6 +59,8 @@ export function readGroundTruth(delivery: string): TruthRow[] {
     p_admission_prev_12m: Number(r.p_admission_prev_12m),
     admitted_prev_12m: r.admitted_prev_12m === 'true',
     mover: r.mover === 'true',
+    care_contexts: r.care_contexts ? r.care_contexts.split(';') : [],
+    recently_discharged: r.recently_discharged === 'true',
   }));
 }
 
