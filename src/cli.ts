@@ -102,6 +102,10 @@ export function buildProgram(io: Io): Command {
       '--skip-unchanged',
       'do nothing if the delivery, as-of date and configuration match the latest run',
     )
+    .option(
+      '--since <run-id>',
+      'compare the practice lists with this retained run instead of the latest (default: the latest run)',
+    )
     .option('--verbose', 'more detail in the log')
     .action(async (opts) => {
       const { runPipeline } = await import('./run.ts');
@@ -122,6 +126,7 @@ export function buildProgram(io: Io): Command {
         now: io.now,
         keep: opts.keep,
         skipUnchanged: opts.skipUnchanged,
+        since: opts.since,
       });
       if (opts.json)
         io.stdout.write(

@@ -15,6 +15,7 @@ import { IntegrityError } from './errors.ts';
 import { ensureDir, FILE_MODE } from './files.ts';
 import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
 import { predictionsNotAvailable } from './cost-model.ts';
+import { changeNote } from './list-changes.ts';
 import type { RunContext } from './stage.ts';
 
 interface ListColumn {
@@ -110,6 +111,41 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     sql: money('observed_cost_12m'),
     about: () => 'Secondary-care cost in the last 12 months, in pounds (rounded).',
   },
+  {
+    name: 'new_since_last_run',
+    sql: `array_to_string(new_to, ';')`,
+    about: () =>
+      'The cohorts and tiers the patient has joined at this practice since the last run, separated by ";": ' +
+      'multimorbidity, frailty, high_cost, tier_very_high, tier_high, tier_moderate (a move into the low tier, the rest, is not flagged; ' +
+      'a move down is flagged as the lower tier joined). Empty when nothing changed, or when there is no earlier run (see CHANGE SINCE THE LAST RUN).',
+  },
+  {
+    name: 'new_because',
+    sql: `array_to_string(new_because, ';')`,
+    about: () =>
+      'Why, separated by ";": newly_registered (not on this practice\'s last list), turned_18, new_condition, ' +
+      'frailty_rule_fired:<rule>, predicted_cost_rose, predicted_cost_fell, threshold_fell (the system mean fell), ' +
+      'others_ranked_differently (same prediction, other patients moved), predictions_began (the last run had none), ' +
+      'rules_changed (the configuration changed).',
+  },
+];
+
+/** Columns of left-since-last-run.csv, beside the list when there is an earlier run to compare with. */
+export const LEFT_FILE_COLUMNS: readonly { name: string; about: string }[] = [
+  { name: 'pseudo_id', about: 'Pseudonymised patient identifier, as in the risk list.' },
+  {
+    name: 'left',
+    about:
+      'The cohorts and tiers the patient was in on the last run\'s list of this practice and is not now, separated by ";".',
+  },
+  {
+    name: 'left_because',
+    about:
+      'Why, separated by ";": died, registered_elsewhere, no_longer_registered, condition_resolved, ' +
+      'frailty_rule_stopped:<rule>, predicted_cost_fell, predicted_cost_rose (moved up out of a tier), threshold_rose, ' +
+      'others_ranked_differently, predictions_stopped, rules_changed.',
+  },
+  { name: 'tier_now', about: "The tier on this run's list; empty when no longer listed here." },
 ];
 
 const pct = (share: number) => `${+(share * 100).toFixed(2)}%`;
@@ -163,7 +199,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
   await conn.run(
     `copy (
        select practice_code, ${PRACTICE_LIST_COLUMNS.map((c) => `${c.sql} as ${quotedIdentifier(c.name)}`).join(', ')}
-       from patient_list
+       from patient_list left join list_change using (pseudo_id)
        order by practice_code, risk_rank nulls last, pseudo_id
      ) to ${quotedString(ordered)} (format parquet, compression uncompressed)`,
   );
@@ -234,6 +270,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
 
   const readme = practiceReadme(ctx);
   const files: string[] = [];
+  const left = ctx.results.listChanges?.comparedWith ? await leftByPractice(ctx) : null;
   shares.forEach((share, i) => {
     for (const p of share) {
       const dir = join(root, p.practice_code);
@@ -248,6 +285,11 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
         const target = join(dir, f.file);
         renameSync(join(partition, parts[0]!), target);
         files.push(target);
+      }
+      if (left) {
+        const leftFile = join(dir, 'left-since-last-run.csv');
+        writeFileSync(leftFile, leftCsv(left.get(p.practice_code) ?? []), { mode: FILE_MODE });
+        files.push(leftFile);
       }
       const readmeFile = join(dir, 'README.txt');
       writeFileSync(readmeFile, readme(p.practice_code, p.practice_name ?? p.practice_code, p.patients), {
@@ -264,6 +306,34 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
     patients: rows,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+type LeftRow = {
+  practice_code: string;
+  pseudo_id: string;
+  left: string;
+  left_because: string;
+  tier_now: string | null;
+};
+
+/** The compared run's patients who left a cohort or tier, by practice, in pseudonym order. */
+async function leftByPractice(ctx: RunContext): Promise<Map<string, LeftRow[]>> {
+  const rows = await queryRows<LeftRow>(
+    ctx.conn,
+    `select practice_code, pseudo_id, array_to_string(left_from, ';') as left,
+       array_to_string(left_because, ';') as left_because, tier_now
+     from list_left order by practice_code, pseudo_id`,
+  );
+  const by = new Map<string, LeftRow[]>();
+  for (const r of rows) by.set(r.practice_code, [...(by.get(r.practice_code) ?? []), r]);
+  return by;
+}
+
+/** Every value is a pseudonym or one of the fixed words above: nothing to quote or neutralise. */
+function leftCsv(rows: LeftRow[]): string {
+  const lines = [LEFT_FILE_COLUMNS.map((c) => c.name).join(',')];
+  for (const r of rows) lines.push([r.pseudo_id, r.left, r.left_because, r.tier_now ?? ''].join(','));
+  return lines.join('\n') + '\n';
 }
 
 /** Practices (in code order) cut into at most n runs of about equal patients. */
@@ -330,6 +400,9 @@ ${legend}
 A cell that starts with ' had it added so a spreadsheet shows the text instead of running
 it as a formula.
 
+CHANGE SINCE THE LAST RUN
+${wrap(changeNote(ctx.results.listChanges), '  ')}
+${ctx.results.listChanges?.comparedWith ? `Columns of left-since-last-run.csv:\n${LEFT_FILE_COLUMNS.map((col) => wrap(`${col.name}: ${col.about}`, '  ')).join('\n')}\n` : ''}
 CONDITIONS (ids used in the conditions column)
 ${conditionList}
 `;

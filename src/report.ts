@@ -17,6 +17,7 @@ import {
   tierSection,
   trendSection,
 } from './report/sections.ts';
+import { changeSection } from './report/change-section.ts';
 import { REPORT_CSS } from './report/style.ts';
 import { writeFileDurable } from './files.ts';
 import type { RunContext } from './stage.ts';
@@ -36,6 +37,7 @@ export async function renderReport(d: ReportData): Promise<string> {
       ['age-sex-section', 'Age and sex', ageSexSection(r, d)],
       ['deprivation-section', 'Deprivation', deprivationSection(r, d)],
       ['trends', 'Trends across runs', trendSection(r, d)],
+      ['changes', 'Change since the last run', changeSection(d.listChanges)],
       ['data-quality-section', 'Data quality', dataQualitySection(r, d)],
       ['model', 'Model card summary', modelSection(r, d)],
     ];
