@@ -32,7 +32,7 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     name: 'pseudo_id',
     sql: 'pseudo_id',
     about: () =>
-      'Pseudonymised patient identifier from the extract (not an NHS number). Re-identify patients through the route your practice has agreed.',
+      'Pseudonymised patient identifier from the extract (not an NHS number). Re-identify patients through the route your practice has agreed, for example strata reidentify with your own lookup of pseudonyms to NHS numbers.',
   },
   { name: 'age_band', sql: 'age_band', about: () => 'Age band on the as-of date.' },
   { name: 'sex', sql: 'sex', about: () => 'Sex as recorded in the practice system.' },
