@@ -132,6 +132,56 @@ export async function summariseListChanges(ctx: RunContext): Promise<Partial<Run
   return { listChanges: { ...summary, counts } };
 }
 
+/** Columns of left-since-last-run.csv, beside the list when there is an earlier run to compare with. */
+export const LEFT_FILE_COLUMNS: readonly { name: string; about: string }[] = [
+  { name: 'pseudo_id', about: 'Pseudonymised patient identifier, as in the risk list.' },
+  {
+    name: 'left',
+    about:
+      'The cohorts and tiers the patient was in on the last run\'s list of this practice and is not now, separated by ";".',
+  },
+  {
+    name: 'left_because',
+    about:
+      'Why, separated by ";": died, registered_elsewhere, no_longer_registered, condition_resolved, ' +
+      'frailty_rule_stopped:<rule>, predicted_cost_fell, predicted_cost_rose (moved up out of a tier), threshold_rose, ' +
+      'others_ranked_differently, predictions_stopped, rules_changed.',
+  },
+  { name: 'tier_now', about: "The tier on this run's list; empty when no longer listed here." },
+];
+
+type LeftRow = {
+  practice_code: string;
+  pseudo_id: string;
+  left: string;
+  left_because: string;
+  tier_now: string | null;
+};
+
+/** The compared run's patients who left a cohort or tier, by practice, in pseudonym order. */
+export async function leftByPractice(ctx: RunContext): Promise<Map<string, LeftRow[]>> {
+  const rows = await queryRows<LeftRow>(
+    ctx.conn,
+    `select practice_code, pseudo_id, array_to_string(left_from, ';') as left,
+       array_to_string(left_because, ';') as left_because, tier_now
+     from list_left order by practice_code, pseudo_id`,
+  );
+  const by = new Map<string, LeftRow[]>();
+  for (const r of rows) {
+    const practice = by.get(r.practice_code);
+    if (practice) practice.push(r);
+    else by.set(r.practice_code, [r]);
+  }
+  return by;
+}
+
+/** Every value is a pseudonym or one of the fixed words above: nothing to quote or neutralise. */
+export function leftCsv(rows: LeftRow[]): string {
+  const lines = [LEFT_FILE_COLUMNS.map((c) => c.name).join(',')];
+  for (const r of rows) lines.push([r.pseudo_id, r.left, r.left_because, r.tier_now ?? ''].join(','));
+  return lines.join('\n') + '\n';
+}
+
 /** What a practice's README says about the change columns and the left file. */
 export function changeNote(summary: ListChangeSummary | undefined): string {
   const compared = summary?.comparedWith;

@@ -16,6 +16,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config.ts';
 import { EXIT } from '../src/errors.ts';
+import { roundCount } from '../src/disclosure.ts';
 import { synthesise } from '../src/synth/index.ts';
 import { readGroundTruth, type TruthRow } from './support/ground-truth.ts';
 import { messages, runArgsFor, runCli, type Manifest } from './support/cli.ts';
@@ -29,6 +30,11 @@ type Lists = Map<string, ListRow>; // practice_code/pseudo_id -> row
 let tmp: string;
 let out: string;
 const runs: { runId: string; dir: string }[] = [];
+/** How many patients each test expects to have joined and left each item, from the truth. */
+const tally = { joined: new Map<string, number>(), left: new Map<string, number>() };
+const bump = (m: Map<string, number>, items: string[]) => {
+  for (const i of items) m.set(i, (m.get(i) ?? 0) + 1);
+};
 let truth: { first: Map<string, TruthRow>; second: Map<string, TruthRow>; secondById: Map<string, TruthRow> };
 
 const key = (practice: string, pseudo: string) => `${practice}/${pseudo}`;
@@ -146,6 +152,7 @@ describe('practice lists that show change since the last run', () => {
       const was = itemsOf(truth.first.get(k), before.get(k));
       const want = itemsOf(truth.second.get(k), row).filter((item) => !was.includes(item));
       expect(row.new_since_last_run, k).toBe(want.join(';'));
+      bump(tally.joined, want);
       if (!want.length) {
         expect(row.new_because, k).toBe('');
         continue;
@@ -174,6 +181,7 @@ describe('practice lists that show change since the last run', () => {
       const still = itemsOf(truth.second.get(k), now.get(k));
       const gone = itemsOf(truth.first.get(k), row).filter((item) => !still.includes(item));
       if (gone.length) want.set(k, gone);
+      bump(tally.left, gone);
     }
     expect([...left.keys()].sort()).toEqual([...want.keys()].sort());
     const reasons = new Set<string>();
@@ -201,6 +209,39 @@ describe('practice lists that show change since the last run', () => {
       expect(
         readFileSync(join(runs[1]!.dir, 'practices', practice, 'left-since-last-run.csv'), 'utf8'),
       ).toMatch(/^pseudo_id,left,left_because,tier_now\n/);
+  });
+
+  it('counts who joined and left at system level, small numbers suppressed and the rest rounded', () => {
+    const manifest = JSON.parse(readFileSync(join(runs[1]!.dir, 'manifest.json'), 'utf8')) as Manifest;
+    const rules = {
+      min: 1,
+      max: defaultConfig.disclosure.suppressBelow - 1,
+      roundTo: defaultConfig.disclosure.roundTo,
+    };
+    const counts = (
+      manifest.list_changes as { counts: { item: string; joined: number | null; left: number | null }[] }
+    ).counts;
+    expect(counts.map((c) => c.item)).toEqual([
+      'multimorbidity',
+      'frailty',
+      'high_cost',
+      'tier_very_high',
+      'tier_high',
+      'tier_moderate',
+    ]);
+    for (const c of counts) {
+      expect(c.joined, c.item).toBe(roundCount(tally.joined.get(c.item) ?? 0, rules));
+      expect(c.left, c.item).toBe(roundCount(tally.left.get(c.item) ?? 0, rules));
+    }
+    // Some suppressed and some shown, so both paths are exercised.
+    expect(counts.some((c) => c.joined === null || c.left === null)).toBe(true);
+    expect(counts.some((c) => (c.joined ?? 0) > 0)).toBe(true);
+    const report = readFileSync(join(runs[1]!.dir, 'report.html'), 'utf8');
+    const row = (item: string) =>
+      new RegExp(`<tr data-change-item="${item}">(.*?)</tr>`, 's').exec(report)?.[1] ?? '';
+    for (const c of counts)
+      for (const v of [c.joined, c.left])
+        expect(row(c.item), c.item).toContain(v === null ? 'suppressed' : v.toLocaleString('en-GB'));
   });
 
   it('--since compares with the named run, not the latest', () => {
