@@ -280,6 +280,15 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
       files.push(readmeFile);
     }
   });
+  // A practice with a list last time and none now (closed, merged, or quarantined) has no
+  // folder to put a left file in: said in the log, by count.
+  const listed = new Set(practices.map((p) => p.practice_code));
+  const unlisted = [...(left?.keys() ?? [])].filter((code) => !listed.has(code));
+  if (unlisted.length)
+    ctx.log.warn('practices on the compared run with no list in this run: no left file written for them', {
+      practices: unlisted.length,
+      patients: unlisted.reduce((n, code) => n + left!.get(code)!.length, 0),
+    });
   // Flushed side by side: one at a time, the flushes of ~400 small files add up.
   await Promise.all(files.map(sealFileAsync));
   rmSync(scratch, { recursive: true });
