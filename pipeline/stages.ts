@@ -19,6 +19,7 @@ import { updateHistory } from '../src/history.ts';
 import { publishRun, retentionStep } from '../src/publish.ts';
 import { recordDataQuality } from '../src/data-quality.ts';
 import { recordAttrition } from '../src/attrition.ts';
+import { loadComparedLists, summariseListChanges } from '../src/list-changes.ts';
 
 export const stages: Stage[] = [
   {
@@ -235,9 +236,18 @@ export const stages: Stage[] = [
     sql: ['marts/cohort_groups.sql', 'marts/commissioner_cells.sql'],
   },
   {
+    name: 'list changes',
+    summary: "who joined or left a cohort or tier at each practice since the compared run's lists, and why",
+    reads: ['patient_list', 'stg_patient'],
+    writes: ['list_change', 'list_left', 'previous_list'],
+    before: loadComparedLists,
+    sql: ['marts/list_changes.sql'],
+    after: summariseListChanges,
+  },
+  {
     name: 'practice lists',
     summary: "each practice's own risk-stratified list, in its own folder, and nobody else's patients",
-    reads: ['patient_list'],
+    reads: ['list_change', 'list_left', 'patient_list'],
     writes: [],
     sql: [],
     run: practiceListsStep,

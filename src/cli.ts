@@ -102,6 +102,10 @@ export function buildProgram(io: Io): Command {
       '--skip-unchanged',
       'do nothing if the delivery, as-of date and configuration match the latest run',
     )
+    .option(
+      '--since <run-id>',
+      'compare the practice lists with this retained run instead of the latest (default: the latest run)',
+    )
     .option('--verbose', 'more detail in the log')
     .action(async (opts) => {
       const { runPipeline } = await import('./run.ts');
@@ -122,6 +126,7 @@ export function buildProgram(io: Io): Command {
         now: io.now,
         keep: opts.keep,
         skipUnchanged: opts.skipUnchanged,
+        since: opts.since,
       });
       if (opts.json)
         io.stdout.write(
@@ -168,6 +173,54 @@ export function buildProgram(io: Io): Command {
       const { config, timeout, memoryLimit, threads, ...rest } = opts;
       const limits = queryLimits(loadConfig(config).query, { timeout, memoryLimit, threads });
       await runQuery({ question, sql: statement, ...rest }, io, limits);
+    });
+
+  program
+    .command('reidentify')
+    .description(
+      "at the practice: join the practice's risk list with its own lookup of pseudonyms to NHS numbers, into a folder of its own, for its clinical system to import",
+    )
+    .requiredOption(
+      '--list <path>',
+      "the practice's folder in a published run, or its risk-list.csv or left-since-last-run.csv",
+    )
+    .requiredOption(
+      '--lookup <file>',
+      "the practice's lookup: a CSV with pseudo_id and the identifier column",
+    )
+    .requiredOption(
+      '--to <dir>',
+      "the practice's own folder to write to (never inside strata's output folder)",
+    )
+    .option('--id-column <name>', 'the identifier column of the lookup', 'nhs_number')
+    .option('--name <name>', 'the start of the file names written', 'risk-list')
+    .option(
+      '--cohort <names...>',
+      'only patients in any of these cohorts: multimorbidity, frailty, high_cost',
+    )
+    .option('--tier <tiers...>', 'only patients in these tiers: very_high, high, moderate, low')
+    .option('--new', 'only patients new to a cohort or tier since the last run')
+    .option('--out <dir>', "strata's output folder, refused as a destination", 'out')
+    .action(async (opts) => {
+      const { reidentify } = await import('./reidentify.ts');
+      const s = reidentify({
+        list: opts.list,
+        lookup: opts.lookup,
+        idColumn: opts.idColumn,
+        to: opts.to,
+        outDir: opts.out,
+        name: opts.name,
+        cohorts: opts.cohort,
+        tiers: opts.tier,
+        onlyNew: opts.new,
+      });
+      io.stdout.write(
+        `${s.written} of ${s.selected} selected patients written to ${s.files.join(' and ')}` +
+          (s.missingFromLookup ? `; ${s.missingFromLookup} not in the lookup` : '') +
+          (s.invalidIdentifiers ? `; ${s.invalidIdentifiers} with a malformed identifier left out` : '') +
+          '\n',
+      );
+      if (s.missingFromLookup || s.invalidIdentifiers) process.exitCode = EXIT.quarantined;
     });
 
   return program;

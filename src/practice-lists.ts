@@ -16,6 +16,7 @@ import { IntegrityError } from './errors.ts';
 import { ensureDir, FILE_MODE } from './files.ts';
 import { formulaStartParam, neutraliseSql } from './spreadsheet.ts';
 import { predictionsNotAvailable } from './cost-model.ts';
+import { changeNote, leftByPractice, leftCsv, LEFT_FILE_COLUMNS } from './list-changes.ts';
 import type { RunContext } from './stage.ts';
 
 interface ListColumn {
@@ -32,7 +33,7 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     name: 'pseudo_id',
     sql: 'pseudo_id',
     about: () =>
-      'Pseudonymised patient identifier from the extract (not an NHS number). Re-identify patients through the route your practice has agreed.',
+      'Pseudonymised patient identifier from the extract (not an NHS number). Re-identify patients through the route your practice has agreed, for example strata reidentify with your own lookup of pseudonyms to NHS numbers.',
   },
   { name: 'age_band', sql: 'age_band', about: () => 'Age band on the as-of date.' },
   { name: 'sex', sql: 'sex', about: () => 'Sex as recorded in the practice system.' },
@@ -122,6 +123,23 @@ export const PRACTICE_LIST_COLUMNS: readonly ListColumn[] = [
     sql: 'recently_discharged',
     about: () => `true when the patient was ${RECENT_DISCHARGE.about(RECENT_DISCHARGE.days)}`,
   },
+  {
+    name: 'new_since_last_run',
+    sql: `array_to_string(new_to, ';')`,
+    about: () =>
+      'The cohorts and tiers the patient has joined at this practice since the last run, separated by ";": ' +
+      'multimorbidity, frailty, high_cost, tier_very_high, tier_high, tier_moderate (a move into the low tier, the rest, is not flagged; ' +
+      'a move down is flagged as the lower tier joined). Empty when nothing changed, or when there is no earlier run (see CHANGE SINCE THE LAST RUN).',
+  },
+  {
+    name: 'new_because',
+    sql: `array_to_string(new_because, ';')`,
+    about: () =>
+      'Why, separated by ";": newly_registered (not on this practice\'s last list), turned_18, new_condition, ' +
+      'frailty_rule_fired:<rule>, predicted_cost_rose, predicted_cost_fell, threshold_fell (the system mean fell), ' +
+      'others_ranked_differently (same prediction, other patients moved), predictions_began (the last run had none), ' +
+      'rules_changed (the configuration changed).',
+  },
 ];
 
 const pct = (share: number) => `${+(share * 100).toFixed(2)}%`;
@@ -175,7 +193,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
   await conn.run(
     `copy (
        select practice_code, ${PRACTICE_LIST_COLUMNS.map((c) => `${c.sql} as ${quotedIdentifier(c.name)}`).join(', ')}
-       from patient_list
+       from patient_list left join list_change using (pseudo_id)
        order by practice_code, risk_rank nulls last, pseudo_id
      ) to ${quotedString(ordered)} (format parquet, compression uncompressed)`,
   );
@@ -246,6 +264,7 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
 
   const readme = practiceReadme(ctx);
   const files: string[] = [];
+  const left = ctx.results.listChanges?.comparedWith ? await leftByPractice(ctx) : null;
   shares.forEach((share, i) => {
     for (const p of share) {
       const dir = join(root, p.practice_code);
@@ -261,6 +280,11 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
         renameSync(join(partition, parts[0]!), target);
         files.push(target);
       }
+      if (left) {
+        const leftFile = join(dir, 'left-since-last-run.csv');
+        writeFileSync(leftFile, leftCsv(left.get(p.practice_code) ?? []), { mode: FILE_MODE });
+        files.push(leftFile);
+      }
       const readmeFile = join(dir, 'README.txt');
       writeFileSync(readmeFile, readme(p.practice_code, p.practice_name ?? p.practice_code, p.patients), {
         mode: FILE_MODE,
@@ -268,6 +292,15 @@ export async function writePracticeLists(ctx: RunContext): Promise<PracticeListS
       files.push(readmeFile);
     }
   });
+  // A practice with a list last time and none now (closed, merged, or quarantined) has no
+  // folder to put a left file in: said in the log, by count.
+  const listed = new Set(practices.map((p) => p.practice_code));
+  const unlisted = [...(left?.keys() ?? [])].filter((code) => !listed.has(code));
+  if (unlisted.length)
+    ctx.log.warn('practices on the compared run with no list in this run: no left file written for them', {
+      practices: unlisted.length,
+      patients: unlisted.reduce((n, code) => n + left!.get(code)!.length, 0),
+    });
   // Flushed side by side: one at a time, the flushes of ~400 small files add up.
   await Promise.all(files.map(sealFileAsync));
   rmSync(scratch, { recursive: true });
@@ -342,6 +375,9 @@ ${legend}
 A cell that starts with ' had it added so a spreadsheet shows the text instead of running
 it as a formula.
 
+CHANGE SINCE THE LAST RUN
+${wrap(changeNote(ctx.results.listChanges), '  ')}
+${ctx.results.listChanges?.comparedWith ? `Columns of left-since-last-run.csv:\n${LEFT_FILE_COLUMNS.map((col) => wrap(`${col.name}: ${col.about}`, '  ')).join('\n')}\n` : ''}
 CONDITIONS (ids used in the conditions column)
 ${conditionList}
 `;

@@ -367,6 +367,17 @@ function runManifest(ctx: RunContext, outputs: Record<string, string>): Record<s
     ),
     ...section('dashboard', r.dashboard),
     ...section(
+      'list_changes',
+      r.listChanges && {
+        compared_with: r.listChanges.comparedWith && {
+          run_id: r.listChanges.comparedWith.runId,
+          as_of: r.listChanges.comparedWith.asOf,
+        },
+        predictions_compared: r.listChanges.predictionsCompared,
+        counts: r.listChanges.counts,
+      },
+    ),
+    ...section(
       'practice_lists',
       r.practiceLists && { practices: r.practiceLists.practices, patients: r.practiceLists.patients },
     ),

@@ -17,6 +17,7 @@ import {
   tierSection,
   trendSection,
 } from './report/sections.ts';
+import { changeSection } from './report/change-section.ts';
 import { serviceNeedSection } from './report/service-need.ts';
 import { REPORT_CSS } from './report/style.ts';
 import { writeFileDurable } from './files.ts';
@@ -38,6 +39,7 @@ export async function renderReport(d: ReportData): Promise<string> {
       ['age-sex-section', 'Age and sex', ageSexSection(r, d)],
       ['deprivation-section', 'Deprivation', deprivationSection(r, d)],
       ['trends', 'Trends across runs', trendSection(r, d)],
+      ['changes', 'Change since the last run', changeSection(d.listChanges)],
       ['data-quality-section', 'Data quality', dataQualitySection(r, d)],
       ['model', 'Model card summary', modelSection(r, d)],
     ];

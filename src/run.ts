@@ -15,6 +15,7 @@ import type { Progress } from './progress.ts';
 import { ensureDir } from './files.ts';
 import { openDelivery } from './delivery.ts';
 import { deliveryFingerprint } from './fingerprint.ts';
+import { comparedRunDir } from './list-changes.ts';
 import { acquireLock, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
 import { newRunContext, walkStages } from './stage.ts';
 import { availableParallelism } from 'node:os';
@@ -31,6 +32,8 @@ export interface RunOptions {
   keep?: number;
   /** Do nothing when the delivery, as-of date and configuration are those of the latest run. */
   skipUnchanged?: boolean;
+  /** Compare the practice lists with this retained run instead of the latest. */
+  since?: string;
 }
 
 export interface RunSummary {
@@ -93,6 +96,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   if (asOfProblem) throw new ConfigError(`--as-of ${opts.asOf} ${asOfProblem}`);
   // Before anything runs: a refused configuration leaves no trace.
   const belowFloors = checkDisclosureFloors(opts.config);
+  if (opts.since !== undefined) comparedRunDir(outDir, opts.since);
 
   secureOutputFolder(outDir);
   const lock = acquireLock(outDir, runId);
@@ -142,6 +146,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       softwareVersion: opts.softwareVersion,
       startedAt: now,
       keepRuns: opts.keep ?? opts.config.retention.keepRuns,
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
       results: { disclosureBelowFloors: belowFloors },
     });
     if (belowFloors.length)

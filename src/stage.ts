@@ -16,6 +16,7 @@ import type { PracticeListSummary } from './practice-lists.ts';
 import type { CommissionerSummary } from './commissioner.ts';
 import type { DashboardSummary } from './dashboard.ts';
 import type { HistoryUpdate } from './history.ts';
+import type { ListChangeSummary } from './list-changes.ts';
 
 /** What the ingest stage hands on: each file of the delivery and what became of it. */
 export interface IngestedFile {
@@ -55,6 +56,8 @@ export interface RunResults {
   dataQuality?: DataQuality;
   models?: FittedModels;
   attrition?: AttritionSummary;
+  /** Who joined and left each cohort and tier since the compared run (system-level counts). */
+  listChanges?: ListChangeSummary;
   practiceLists?: PracticeListSummary;
   commissioner?: CommissionerSummary;
   dashboard?: DashboardSummary;
@@ -80,6 +83,8 @@ export interface RunContext {
   startedAt: Date;
   /** How many published runs retention keeps. */
   keepRuns: number;
+  /** The retained run the practice lists are compared with, when not the latest (`--since`). */
+  since?: string;
   ingest?: IngestResult;
   results: RunResults;
   timings: { stage: string; seconds: number }[];

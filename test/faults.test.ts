@@ -123,6 +123,11 @@ let tmp: string;
 let delivery: string;
 let config: string;
 let reference: { dir: string; manifest: Manifest; exitCode: number; largestFile: number };
+/**
+ * A clean run over the reference, in the same folder: a rerun after something was published
+ * compares its practice lists with the run before it, and must match this one.
+ */
+let referenceAfter: { dir: string; manifest: Manifest; compared: string };
 const stageOrder: string[] = [];
 const stageSeconds = new Map<string, number>();
 const tally = { injected: 0, survived: 0, crash: 0, timed: 0, environment: 0, reruns: 0 };
@@ -149,6 +154,15 @@ beforeAll(async () => {
   }
   const largestFile = Math.max(...listFiles(dir).map((f) => readFileSync(join(dir, f)).length));
   reference = { dir, manifest, exitCode: r.code!, largestFile };
+  const again = await runCli(runArgsFor(delivery, out, '--config', config));
+  expect(again.code, again.stderr).toBe(r.code);
+  const after = readLatest(out)!;
+  const afterDir = join(out, 'runs', after.runId);
+  referenceAfter = {
+    dir: afterDir,
+    manifest: JSON.parse(readFileSync(join(afterDir, 'manifest.json'), 'utf8')) as Manifest,
+    compared: latest!.runId,
+  };
 });
 
 afterAll(() => {
@@ -170,52 +184,78 @@ afterAll(() => {
  * parquet or DuckDB files whose bytes still differ are compared by content, since those
  * writers compress and lay out blocks in their own way. Anything else that differs fails.
  */
-function masked(data: Buffer | string, runId: string): string {
-  if (typeof data === 'string') return sha256(Buffer.from(data.split(runId).join('<run-id>')));
+/** A run's own id, and the id of the run its practice lists were compared with (if any). */
+interface RunIds {
+  runId: string;
+  compared?: string | undefined;
+}
+
+function maskText(text: string, ids: RunIds): string {
+  const own = text.split(ids.runId).join('<run-id>');
+  return ids.compared ? own.split(ids.compared).join('<compared-run>') : own;
+}
+
+function masked(data: Buffer | string, ids: RunIds): string {
+  if (typeof data === 'string') return sha256(Buffer.from(maskText(data, ids)));
   // latin1 maps every byte to one character and back, so masking never merges two files.
-  return sha256(Buffer.from(data.toString('latin1').split(runId).join('<run-id>'), 'latin1'));
+  return sha256(Buffer.from(maskText(data.toString('latin1'), ids), 'latin1'));
 }
 
 async function sameOutput(
-  a: { dir: string; runId: string },
-  b: { dir: string; runId: string },
+  a: { dir: string } & RunIds,
+  b: { dir: string } & RunIds,
   file: string,
 ): Promise<boolean> {
   const [pa, pb] = [join(a.dir, file), join(b.dir, file)];
   let [ba, bb] = [readFileSync(pa), readFileSync(pb)];
   if (file.endsWith('.gz')) [ba, bb] = [gunzipSync(ba), gunzipSync(bb)];
-  if (masked(ba, a.runId) === masked(bb, b.runId)) return true;
+  if (masked(ba, a) === masked(bb, b)) return true;
   if (!TABLE_FILE.test(file)) return false;
-  return masked(await tableText(pa), a.runId) === masked(await tableText(pb), b.runId);
+  return masked(await tableText(pa), a) === masked(await tableText(pb), b);
 }
 
+/**
+ * Compares a run with the clean run made in the same circumstances: with nothing published
+ * before it (the reference), or after a run of the same delivery (referenceAfter, whose
+ * practice lists were compared with that run's, as this one's were with `compared`).
+ */
 async function expectSameAsReference(
   dir: string,
   runId: string,
-  opts: { resourcesDiffer?: boolean } = {},
+  opts: { resourcesDiffer?: boolean; compared?: string | null } = {},
 ): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  expect(Object.keys(manifest.outputs).sort()).toEqual(Object.keys(reference.manifest.outputs).sort());
+  const clean = opts.compared
+    ? { ...referenceAfter, runId: referenceAfter.manifest.run_id }
+    : { ...reference, runId: reference.manifest.run_id, compared: undefined };
+  const own = { dir, runId, compared: opts.compared ?? undefined };
+  expect(Object.keys(manifest.outputs).sort()).toEqual(Object.keys(clean.manifest.outputs).sort());
   const differing: string[] = [];
-  const ref = { dir: reference.dir, runId: reference.manifest.run_id };
   for (const [file, hash] of Object.entries(manifest.outputs)) {
-    if (hash === reference.manifest.outputs[file]) continue;
-    if (await sameOutput({ dir, runId }, ref, file)) normalised.add(file);
+    if (hash === clean.manifest.outputs[file]) continue;
+    if (await sameOutput(own, clean, file)) normalised.add(file);
     else differing.push(file);
   }
   expect(differing, 'outputs that differ from the clean run').toEqual([]);
   // The manifest itself is not in `outputs`: it holds the run id, its start time and stage
-  // timings. Everything else in it (counts, models, data quality, inputs) must match.
-  const strip = (m: Manifest) => {
-    const { run_id: _r, started_at: _s, timings: _t, outputs: _o, ...rest } = m;
-    if (!opts.resourcesDiffer) return rest;
+  // timings. Everything else in it (counts, models, data quality, inputs) must match, the
+  // compared run's id masked as in the files.
+  const strip = (m: Manifest, ids: RunIds) => {
+    const {
+      run_id: _r,
+      started_at: _s,
+      timings: _t,
+      outputs: _o,
+      ...masked
+    } = JSON.parse(maskText(JSON.stringify(m), ids)) as Manifest;
+    if (!opts.resourcesDiffer) return masked;
     // Where and in how much memory the run worked is configuration, not a result.
-    const configuration = rest.configuration as { resources?: unknown };
-    return { ...rest, configuration: { ...configuration, resources: null } };
+    const configuration = masked.configuration as { resources?: unknown };
+    return { ...masked, configuration: { ...configuration, resources: null } };
   };
-  expect(strip(manifest)).toEqual(strip(reference.manifest));
+  expect(strip(manifest, own)).toEqual(strip(clean.manifest, clean));
   // Byte for byte too: the same delivery must give the same manifest, keys in the same order.
-  expect(JSON.stringify(strip(manifest))).toBe(JSON.stringify(strip(reference.manifest)));
+  expect(JSON.stringify(strip(manifest, own))).toBe(JSON.stringify(strip(clean.manifest, clean)));
 }
 
 /** Every folder under runs/ is a complete run: nothing half-made is ever renamed into place. */
@@ -279,7 +319,7 @@ async function lane(index: number, steps: Step[]): Promise<void> {
       expect(leftovers(out), label).toEqual([]);
       expectRunsComplete(out);
       expectHistoryComplete(out, runId);
-      await expectSameAsReference(join(out, 'runs', runId), runId);
+      await expectSameAsReference(join(out, 'runs', runId), runId, { compared: latest });
       latest = runId;
       tally.reruns++;
       continue;

@@ -1,6 +1,7 @@
 // The report's figures, read from the dashboard feeds (system level), the history of earlier
-// runs' feeds for the trends, and the run's model summary: everything the page shows, before
-// any of it is drawn.
+// runs' feeds for the trends, the run's model summary and its system-level change counts
+// (already disclosure-controlled): everything the page shows, before any of it is drawn.
+import type { ListChangeSummary } from '../list-changes.ts';
 import type { GroupFairness } from '../fairness.ts';
 import { quotedString, type DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../db.ts';
@@ -85,6 +86,8 @@ export interface ReportData {
     share_not_kept: number | null;
   }[];
   model: ModelSummary;
+  /** System-level counts of who joined and left each cohort and tier, already disclosure-controlled. */
+  listChanges?: ListChangeSummary;
   rules: {
     suppressBelow: number;
     roundTo: number;
@@ -236,6 +239,7 @@ export async function reportData(ctx: RunContext): Promise<ReportData> {
     serviceNeed,
     dataQuality,
     model: modelSummary(ctx.results.models, c.disclosure.suppressBelow),
+    ...(ctx.results.listChanges ? { listChanges: ctx.results.listChanges } : {}),
     rules: {
       suppressBelow: c.disclosure.suppressBelow,
       roundTo: c.disclosure.roundTo,
