@@ -50,6 +50,10 @@ export function buildProgram(io: Io): Command {
     .option('--seed <n>', 'random seed (same seed, same bytes)', parseNumber('--seed'), 7)
     .option('--as-of <date>', 'as-of (extract) date, YYYY-MM-DD', '2026-03-31')
     .option(
+      '--world-date <date>',
+      'generate the world as of this date and cut the delivery at the as-of date (default: the as-of date)',
+    )
+    .option(
       '--practices <n>',
       'keep only this many practices, spread over the three places',
       parseNumber('--practices'),
@@ -63,6 +67,7 @@ export function buildProgram(io: Io): Command {
         seed: opts.seed,
         out: opts.out,
         asOf: opts.asOf,
+        worldDate: opts.worldDate,
         practices: opts.practices,
         progress: terminalProgress(io.stderr as NodeJS.WriteStream),
       });

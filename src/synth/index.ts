@@ -55,6 +55,7 @@ import {
   type FileMess,
 } from './delivery-files.ts';
 import { runParts, type PartResult } from './parts.ts';
+import { cutPatient, type Cut } from './cut.ts';
 
 export type { FileMess } from './delivery-files.ts';
 
@@ -78,6 +79,9 @@ export interface SynthOptions {
   seed: number;
   out: string;
   asOf: string;
+  /** The world is generated as of this date, the delivery cut at the (earlier or equal) as-of
+   * date (src/synth/cut.ts): one seed, scale and world date at two as-of dates, one population. */
+  worldDate?: string;
   /** Keep only this many practices (spread over the three places), for small samples. */
   practices?: number;
   progress?: Progress;
@@ -119,7 +123,10 @@ const GROUND_TRUTH_COLUMNS = [
 ];
 
 interface Plan {
+  /** The world date: every life is drawn as of it. */
   asOf: number;
+  /** Null when the delivery is as of the world date. */
+  cut: Cut | null;
   practices: Practice[];
   lsoas: ReturnType<typeof buildGeography>['lsoas'];
   ctx: PopulationContext;
@@ -136,11 +143,16 @@ function validate(opts: SynthOptions) {
   if (!Number.isInteger(opts.seed)) throw new ConfigError('--seed must be a whole number');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.asOf) || Number.isNaN(dayOf(opts.asOf)))
     throw new ConfigError('--as-of must be a date, YYYY-MM-DD');
+  if (opts.worldDate !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.worldDate) || Number.isNaN(dayOf(opts.worldDate)))
+      throw new ConfigError('--world-date must be a date, YYYY-MM-DD');
+    if (opts.worldDate < opts.asOf) throw new ConfigError('--world-date must not be before --as-of');
+  }
 }
 
 /** Everything about a delivery that is decided before any patient is drawn. */
 function plan(opts: SynthOptions): Plan {
-  const asOf = dayOf(opts.asOf);
+  const asOf = dayOf(opts.worldDate ?? opts.asOf);
   const geography = buildGeography();
   const practices = selectPractices(geography.practices, opts.practices ?? geography.practices.length);
   const ctx: PopulationContext = {
@@ -175,7 +187,9 @@ function plan(opts: SynthOptions): Plan {
   const parts: [number, number][] = [];
   for (let i = 0; i < practices.length; i += partSize)
     parts.push([i, Math.min(practices.length, i + partSize)]);
-  return { asOf, practices, lsoas: geography.lsoas, ctx, rosters, moversOut, parts, total: next };
+  const cutDay = dayOf(opts.asOf);
+  const cut = cutDay < asOf ? { asOf: cutDay, book: ctx.codebook } : null;
+  return { asOf, cut, practices, lsoas: geography.lsoas, ctx, rosters, moversOut, parts, total: next };
 }
 
 /**
@@ -188,7 +202,9 @@ export function generatePart(
   partNo: number,
   onPractice: () => void = () => {},
 ): PartResult {
-  const { asOf, practices, ctx, rosters, moversOut, parts } = plan(opts);
+  const { practices, ctx, rosters, moversOut, parts, cut } = plan(opts);
+  const asOf = dayOf(opts.asOf);
+  const seen = (p: SynthPatient) => (cut ? cutPatient(p, cut) : p);
   const [from, to] = parts[partNo]!;
   const isLast = partNo === parts.length - 1;
   const files: FileMess[] = [];
@@ -250,12 +266,7 @@ export function generatePart(
       }
     };
 
-    for (let n = roster.start; n < roster.start + roster.current + roster.gone; n++) {
-      const isCurrent = n < roster.start + roster.current;
-      const p = generatePatient(ctx, n, i, isCurrent);
-      const own = p.registrations[p.registrations.length - 1]!;
-      patients.push(patientLine(p, own.from, own.to));
-      writeRecord(p, p.registrations.length > 1 ? own.from : -Infinity, Infinity);
+    const writeActivity = (p: SynthPatient) => {
       for (const a of p.activity) {
         const line = activityLine(p.pseudoId, a, opts.seed, mess, ids);
         activity.push(line);
@@ -264,16 +275,37 @@ export function generatePart(
           activity.mess.duplicates++;
         }
       }
+    };
+
+    for (let n = roster.start; n < roster.start + roster.current + roster.gone; n++) {
+      const isCurrent = n < roster.start + roster.current;
+      const p = seen(generatePatient(ctx, n, i, isCurrent));
+      // Not yet registered on the as-of date, or not yet moved here (the earlier practice writes them).
+      if (!p || p.registrations[p.registrations.length - 1]!.practice !== i) continue;
+      const own = p.registrations[p.registrations.length - 1]!;
+      patients.push(patientLine(p, own.from, own.to));
+      writeRecord(p, p.registrations.length > 1 ? own.from : -Infinity, Infinity);
+      writeActivity(p);
       if (p.eligible) eligible++;
       truthLines.push(truthLine(p, practice, p.registrations.length > 1));
     }
     for (const { n, home } of moversOut[i]!) {
-      const p = generatePatient(ctx, n, home, true);
+      const life = generatePatient(ctx, n, home, true);
       // The hash picks candidates; the patient's own life (too young to have moved) decides.
-      if (p.registrations.length < 2) continue;
+      if (life.registrations.length < 2) continue;
+      const p = seen(life);
+      if (!p) continue;
       const earlier = p.registrations[0]!;
       patients.push(patientLine(p, earlier.from, earlier.to));
-      writeRecord(p, -Infinity, earlier.to!);
+      if (p.registrations.length > 1) {
+        writeRecord(p, -Infinity, earlier.to!);
+        continue;
+      }
+      // On the as-of date they had not moved yet: their whole record is this practice's.
+      writeRecord(p, -Infinity, Infinity);
+      writeActivity(p);
+      if (p.eligible) eligible++;
+      truthLines.push(truthLine(p, practice, false));
     }
 
     injectMalformed(patients, MESS.malformed.patients, mess, opts.seed);
@@ -342,7 +374,7 @@ export async function synthesise(opts: SynthOptions): Promise<SynthSummary> {
         extract_date: opts.asOf,
         source_system: 'strata synthetic LLR',
         schema_version: SCHEMA_VERSION,
-        description: `Synthetic delivery: scale ${opts.scale}, seed ${opts.seed}`,
+        description: `Synthetic delivery: scale ${opts.scale}, seed ${opts.seed}${p.cut ? `, world as of ${opts.worldDate}` : ''}`,
       },
       null,
       2,
@@ -360,7 +392,14 @@ export async function synthesise(opts: SynthOptions): Promise<SynthSummary> {
   writeFileSync(
     join(opts.out, 'ground-truth', 'mess.json'),
     JSON.stringify(
-      { scale: opts.scale, seed: opts.seed, as_of: opts.asOf, rates: MESS, ...summary },
+      {
+        scale: opts.scale,
+        seed: opts.seed,
+        as_of: opts.asOf,
+        ...(p.cut ? { world_date: opts.worldDate } : {}),
+        rates: MESS,
+        ...summary,
+      },
       null,
       2,
     ) + '\n',
@@ -392,11 +431,11 @@ function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string 
     t ? t.efiDeficits.join(';') : '',
     t ? t.codedFrailty : '',
     t ? t.hfrs : '',
-    t ? t.expectedCostNext.toFixed(2) : '',
-    t ? t.expectedCostPrev.toFixed(2) : '',
-    t ? t.realisedCostPrev.toFixed(2) : '',
-    t ? t.pAdmissionNext.toFixed(5) : '',
-    t ? t.pAdmissionPrev.toFixed(5) : '',
+    t ? fixed(t.expectedCostNext, 2) : '',
+    t ? fixed(t.expectedCostPrev, 2) : '',
+    t ? fixed(t.realisedCostPrev, 2) : '',
+    t ? fixed(t.pAdmissionNext, 5) : '',
+    t ? fixed(t.pAdmissionPrev, 5) : '',
     t ? t.admittedPrev : '',
     mover,
     t ? t.careContexts.join(';') : '',
@@ -406,5 +445,8 @@ function truthLine(p: SynthPatient, practice: Practice, mover: boolean): string 
   // quote, so a plain join is correct CSV (and much cheaper than a general writer per row).
   return row.join(',');
 }
+
+/** Empty for a figure a cut delivery cannot know (see src/synth/cut.ts). */
+const fixed = (x: number, digits: number) => (Number.isNaN(x) ? '' : x.toFixed(digits));
 
 export { csvFiles, LLR_PATIENTS };

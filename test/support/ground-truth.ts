@@ -32,6 +32,9 @@ export interface TruthRow {
   recently_discharged: boolean;
 }
 
+/** Empty where the generator cannot know a figure (a delivery cut before its world date). */
+const figure = (cell: string) => (cell === '' ? NaN : Number(cell));
+
 export function readGroundTruth(delivery: string): TruthRow[] {
   const text = gunzipSync(readFileSync(join(delivery, 'ground-truth', 'patients.csv.gz')));
   const rows: Record<string, string>[] = parse(text, { columns: true });
@@ -52,11 +55,11 @@ export function readGroundTruth(delivery: string): TruthRow[] {
     efi_deficits: r.efi_deficits ? r.efi_deficits.split(';') : [],
     coded_frailty: r.coded_frailty!,
     hfrs: Number(r.hfrs),
-    expected_cost_next_12m: Number(r.expected_cost_next_12m),
-    expected_cost_prev_12m: Number(r.expected_cost_prev_12m),
+    expected_cost_next_12m: figure(r.expected_cost_next_12m!),
+    expected_cost_prev_12m: figure(r.expected_cost_prev_12m!),
     realised_cost_prev_12m: Number(r.realised_cost_prev_12m),
-    p_admission_next_12m: Number(r.p_admission_next_12m),
-    p_admission_prev_12m: Number(r.p_admission_prev_12m),
+    p_admission_next_12m: figure(r.p_admission_next_12m!),
+    p_admission_prev_12m: figure(r.p_admission_prev_12m!),
     admitted_prev_12m: r.admitted_prev_12m === 'true',
     mover: r.mover === 'true',
     care_contexts: r.care_contexts ? r.care_contexts.split(';') : [],
