@@ -17,6 +17,7 @@ import { loadCodelists } from '../codelists.ts';
 import { addMonths, ageOn } from './calendar.ts';
 import type { Codebook } from './codebook.ts';
 import type { SynthPatient } from './population.ts';
+import { careContextOf } from './care-context.ts';
 import { realisedIn } from './secondary-care.ts';
 import { countDeficits, hfrsOf, latestCodedFrailty, type Medication, type Observation } from './truth.ts';
 
@@ -60,6 +61,7 @@ export function cutPatient(p: SynthPatient, cut: Cut): SynthPatient | null {
       pAdmissionNext: NaN,
       pAdmissionPrev: NaN,
       admittedPrev: realised.emergency,
+      ...careContextOf(book, observations, activity, asOf, p.birthDay),
     };
   }
   return {
