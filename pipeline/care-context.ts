@@ -1,5 +1,6 @@
 // Care context on a practice's list: facts a GP triages by, beside the cohorts. Each coded
-// context is its latest marking code, ended by a later code from its publisher's "ended" list
+// context is its latest marking code (within the rule's window, where it has one: a care plan
+// goes stale), ended by a later code from its publisher's "ended" list
 // (a code on the same day as the marking code does not end it: the publishers' rules ask for
 // an ending code after the marking one). Recent discharge comes from secondary-care activity
 // and needs no codelist.
@@ -12,6 +13,8 @@ export interface CodedCareContext {
   endedBy?: string;
   /** Marking codes count from this date (the rule's start); else from any date. */
   since?: string;
+  /** Marking codes count only in this many months up to the as-of date; else at any age. */
+  withinMonths?: number;
   /** The publication whose rule this follows. */
   rule: string;
   about: string;
@@ -49,6 +52,14 @@ export const codedCareContexts: readonly CodedCareContext[] = [
     rule: 'PRIMIS COVID-19 vaccination uptake specification v2.4: latest CARER_COD, unless a later NOTCARER_COD',
     about:
       'is a carer, looking after someone (PRIMIS CARER_COD), with no later "not a carer" or "no longer a carer" code (NOTCARER_COD).',
+  },
+  {
+    id: 'has_care_plan',
+    codelist: 'care_plan',
+    withinMonths: 12,
+    rule: 'Nuffield Trust care plan codelist (OpenCodelists user/stuti_bagri/care_plan_palcare/24b59acb, OpenSAFELY end-of-life care quality study), less codes recording no plan; within 12 months, the window the NHS England QOF business rules give care plans (dementia DEM004, mental health MH002)',
+    about:
+      'has a care plan or advance care planning recorded in the 12 months up to the as-of date: a code from the Nuffield Trust care plan list (its OpenSAFELY end-of-life care quality study: care plans of any kind agreed, held or reviewed, including personalised care and support plans, advance and anticipatory care plans, emergency health care plans, ReSPECT and advance decisions), not counting codes that record planning declined, offered, requested, due or not agreed, capacity to take part, or education about it. No published list of personalised care and support plan codes alone was found.',
   },
 ];
 

@@ -118,10 +118,16 @@ export async function createRuleTables(
   await appendRows(
     conn,
     'care_context_rule',
-    { context_id: 'VARCHAR', codelist: 'VARCHAR', ends: 'BOOLEAN', since: 'VARCHAR' },
+    {
+      context_id: 'VARCHAR',
+      codelist: 'VARCHAR',
+      ends: 'BOOLEAN',
+      since: 'VARCHAR',
+      within_months: 'INTEGER',
+    },
     codedCareContexts.flatMap((c) => [
-      [c.id, c.codelist, false, c.since ?? null],
-      ...(c.endedBy ? [[c.id, c.endedBy, true, null]] : []),
+      [c.id, c.codelist, false, c.since ?? null, c.withinMonths ?? null],
+      ...(c.endedBy ? [[c.id, c.endedBy, true, null, null]] : []),
     ]),
   );
   await appendRows(

@@ -1,7 +1,8 @@
 // The care-context columns against the synthetic generator's ground truth: the generator writes
 // codes from the published lists for some patients and near-misses for others (ending codes
-// after the marking one, codes before the rule's start or after the as-of date, care home staff
-// codes), and works out the truth from the record it wrote.
+// after the marking one, codes before the rule's start or window or after the as-of date, the
+// codes a list drops: care home staff, care planning declined or offered), and works out the
+// truth from the record it wrote.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +20,19 @@ interface Row {
   recently_discharged: boolean;
 }
 
+const AS_OF = '2026-03-31';
+
 describe('care context against the ground truth (scale 0.01)', () => {
   const delivery = mkdtempSync(join(tmpdir(), 'strata-care-'));
   let rows: Row[];
   let truth: Map<string, TruthRow>;
   const nearMisses: Record<string, number> = {};
+  // Unmarked patients whose only marking codes fall on or before the window's first day, and
+  // unmarked patients holding a code the list drops.
+  const outsideWindow: Record<string, number> = {};
+  const droppedOnly: Record<string, number> = {};
   beforeAll(async () => {
-    await synthesise({ scale: 0.01, seed: 27, out: delivery, asOf: '2026-03-31' });
+    await synthesise({ scale: 0.01, seed: 27, out: delivery, asOf: AS_OF });
     truth = new Map(
       readGroundTruth(delivery)
         .filter((r) => r.eligible)
@@ -61,6 +68,34 @@ describe('care context against the ground truth (scale 0.01)', () => {
           const t = truth.get(String(id));
           return t && !t.care_contexts.includes(c.id);
         }).length;
+        const unmarked = (ids: unknown[][]) =>
+          ids.filter(([id]) => truth.get(String(id)) && !truth.get(String(id))!.care_contexts.includes(c.id))
+            .length;
+        if (c.withinMonths) {
+          const stale = await run.ctx.conn.runAndReadAll(
+            `select distinct pseudo_id from raw_observations
+             where list_contains($codes::VARCHAR[], snomed_code)
+               and recorded_date <= $as_of::DATE - to_months($months::INTEGER)`,
+            {
+              codes: listValue(
+                loadCodelists()
+                  .get(c.codelist)!
+                  .codes.map((x) => x.code),
+              ),
+              as_of: AS_OF,
+              months: c.withinMonths,
+            },
+          );
+          outsideWindow[c.id] = unmarked(stale.getRows());
+        }
+        const dropped = (near.get(c.codelist) ?? []).map((x) => x.code);
+        if (dropped.length) {
+          const holding = await run.ctx.conn.runAndReadAll(
+            'select distinct pseudo_id from raw_observations where list_contains($codes::VARCHAR[], snomed_code)',
+            { codes: listValue(dropped) },
+          );
+          droppedOnly[c.id] = unmarked(holding.getRows());
+        }
       }
     } finally {
       run.close();
@@ -82,6 +117,18 @@ describe('care context against the ground truth (scale 0.01)', () => {
     expect(wrong).toEqual([]);
     expect(positives, 'too few patients to judge').toBeGreaterThanOrEqual(10);
     expect(nearMisses[id] ?? 0, 'too few near-misses to judge').toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(codedCareContexts.filter((c) => c.withinMonths).map((c) => [c.id]))(
+    'leaves unmarked patients whose codes are all before the window: %s',
+    (id) => {
+      expect(outsideWindow[id] ?? 0, 'too few codes before the window to judge').toBeGreaterThanOrEqual(5);
+    },
+  );
+
+  it('does not count the codes a list drops (care home staff, care planning declined or offered)', () => {
+    expect(droppedOnly.care_home_resident ?? 0).toBeGreaterThanOrEqual(5);
+    expect(droppedOnly.has_care_plan ?? 0).toBeGreaterThanOrEqual(5);
   });
 
   it(`flags exactly the emergency discharges of the last ${RECENT_DISCHARGE.days} days`, () => {

@@ -5,10 +5,16 @@
 // Each care context is a marking list and, where its publisher has one, the list that ends it
 // ("no longer housebound", "not a carer", "palliative care not clinically indicated"). The
 // PRIMIS lists of people employed by care and nursing homes are near-misses: staff, not residents.
+// No published list of personalised care and support plan codes alone was found; the care plan
+// list is the Nuffield Trust's, from its OpenSAFELY study of end-of-life care quality: care plans
+// of every kind and advance care planning, of which the codes recording that planning was
+// declined, offered, requested, due or not agreed, capacity to take part, or education about it
+// are near-misses.
 import type { Derivation, SourceFile } from './types.ts';
 
 const BOOSTER = 'opensafely/comparative-booster-spring2023@decf6c3cda5a704615091ac4874377bc202d83fa';
 const DEATHS_AT_HOME = 'opensafely/deaths-at-home-covid19@b0cf90c1b75d5ae0f933c02f5b4e464767f02d35';
+const END_OF_LIFE = 'opensafely/end-of-life-carequality@e5f22f9ea0d8c042f1c69a13c8507ab81a62050d';
 const OGL_REFSET =
   'SNOMED CT UK Edition, NHS England licence; NHS England primary care domain refset (Open Government Licence v3.0) as republished on OpenCodelists';
 const OPENCODELISTS =
@@ -53,6 +59,13 @@ export const careContextSourceFiles: SourceFile[] = [
   booster('opensafely-no-longer-housebound', 'OpenCodelists opensafely/no-longer-housebound/29a88ca6'),
   booster('primis-covid19-vacc-uptake-carer', 'PRIMIS COVID-19 vaccination uptake v2.4'),
   booster('primis-covid19-vacc-uptake-notcarer', 'PRIMIS COVID-19 vaccination uptake v2.4'),
+  published(
+    END_OF_LIFE,
+    'opensafely+end-of-life-carequality',
+    'user-stuti_bagri-care_plan_palcare',
+    'OpenCodelists user/stuti_bagri/care_plan_palcare/24b59acb',
+    `${OPENCODELISTS}; study repository MIT (Nuffield Trust)`,
+  ),
 ];
 
 const whole = (id: string, file: string): Derivation => ({ id, from: [{ file }] });
@@ -74,6 +87,27 @@ export const careContextDerivations: Derivation[] = [
   whole('housebound_ended', 'opensafely+comparative-booster-spring2023/opensafely-no-longer-housebound.csv'),
   whole('carer', 'opensafely+comparative-booster-spring2023/primis-covid19-vacc-uptake-carer.csv'),
   whole('carer_ended', 'opensafely+comparative-booster-spring2023/primis-covid19-vacc-uptake-notcarer.csv'),
+  {
+    id: 'care_plan',
+    from: [{ file: 'opensafely+end-of-life-carequality/user-stuti_bagri-care_plan_palcare.csv' }],
+    drop: [
+      {
+        why: 'planning declined, offered, requested, due or not agreed (no plan in place)',
+        termMatches: /declined|\boffer(ed)?\b|\brequest\b|review due|does not|deficient/i,
+        nearMiss: true,
+      },
+      {
+        why: 'capacity to take part in care planning (a finding, not a plan)',
+        termMatches: /\bable to\b|\bability to\b/i,
+        nearMiss: true,
+      },
+      {
+        why: 'education or written information about care planning (not a plan)',
+        termMatches: /^education\b|written information/i,
+        nearMiss: true,
+      },
+    ],
+  },
 ];
 
 /** Index descriptions of the care-context lists, for `npm run codelists`. */
@@ -87,6 +121,8 @@ export const careContextDescriptions: Record<string, string> = {
   housebound_ended: 'No longer housebound (OpenSAFELY): ends a housebound code before it.',
   carer: 'The patient is a carer, looking after someone (PRIMIS CARER_COD).',
   carer_ended: 'No longer or not a carer (PRIMIS NOTCARER_COD): ends a carer code before it.',
+  care_plan:
+    'A care plan or advance care planning recorded (Nuffield Trust care plan list, OpenSAFELY end-of-life care quality study).',
 };
 
 /** Published codes near a care-context list that must not mark it: care and nursing home staff. */

@@ -7,12 +7,13 @@ with population_now as (
 ),
 marks as (
     -- One pass over the listed codes for every care context: marking codes from the rule's
-    -- start, ending codes from any date, nothing after the as-of date.
+    -- start and within its window, ending codes from any date, nothing after the as-of date.
     select o.patient_key, r.context_id, o.recorded_date, r.ends
     from listed_observation o
     join care_context_rule r on r.codelist = o.codelist
     where o.recorded_date <= getvariable('as_of')
       and (r.ends or r.since is null or o.recorded_date >= r.since::DATE)
+      and (r.ends or r.within_months is null or o.recorded_date > getvariable('as_of') - to_months(r.within_months))
 ),
 latest as (
     -- The latest code decides; on the same day a marking code outranks an ending one, since

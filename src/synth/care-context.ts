@@ -1,9 +1,10 @@
 // Care context in the synthetic record: codes from the published care-context lists for some
 // patients, near-misses the rules must not count for others (an ending code after the marking
-// one, a code before the rule's start or after the as-of date, care home staff codes), and the
-// ground truth worked out from the written record and activity, not from the draws behind them.
+// one, a code before the rule's start or window or after the as-of date, the published codes a
+// list drops: care home staff, care planning declined or offered), and the ground truth worked
+// out from the written record and activity, not from the draws behind them.
 import { codedCareContexts, RECENT_DISCHARGE } from '../../pipeline/care-context.ts';
-import { dayOf } from './calendar.ts';
+import { addMonths, dayOf } from './calendar.ts';
 import type { Rng } from './random.ts';
 import type { Codebook } from './codebook.ts';
 import type { ActivityEvent } from './secondary-care.ts';
@@ -32,6 +33,7 @@ function chanceOf(id: string, age: number): number {
     care_home_resident: [0.001, 0.01, 0.06],
     housebound: [0.003, 0.02, 0.08],
     is_carer: [0.035, 0.04, 0.02],
+    has_care_plan: [0.02, 0.06, 0.15],
   };
   return (table[id] ?? [0, 0, 0])[band];
 }
@@ -49,8 +51,10 @@ export function drawCareContext(
     const marks = book.codesMarkingNothingElse(c.codelist);
     const ends = c.endedBy ? book.codesMarkingNothingElse(c.endedBy) : [];
     const since = c.since ? dayOf(c.since) : -Infinity;
+    // The window's first day does not count: a code must be after it.
+    const windowStart = c.withinMonths ? addMonths(asOf, -c.withinMonths) : -Infinity;
     const chance = chanceOf(c.id, age);
-    const from = Math.max(since, asOf - 6 * YEAR);
+    const from = Math.max(since, asOf - 6 * YEAR, windowStart + 1);
     if (from >= asOf - 1) continue;
     if (rng.next() < chance) {
       const day = past(from);
@@ -67,11 +71,20 @@ export function drawCareContext(
     const kinds = ['future'];
     if (ends.length) kinds.push('ended', 'ended');
     if (c.since && since - 1 > birthDay + 30) kinds.push('beforeStart');
-    const staff = book.nearMissCodes(c.codelist);
-    if (staff.length && age >= 18 && age < 70) kinds.push('staff', 'staff');
+    if (windowStart > birthDay + 30) kinds.push('beforeWindow', 'beforeWindow');
+    // Dropped codes: care home staff codes only for people of working age.
+    const dropped = book.nearMissCodes(c.codelist);
+    if (dropped.length && age >= 18 && (age < 70 || c.id !== 'care_home_resident'))
+      kinds.push('dropped', 'dropped');
     const kind = rng.pick(kinds);
     if (kind === 'future') code(asOf + rng.int(5, 200), rng.pick(marks));
-    else if (kind === 'staff') code(past(from), rng.pick(staff));
+    else if (kind === 'dropped') code(past(from), rng.pick(dropped));
+    else if (kind === 'beforeWindow')
+      // Sometimes on the window's first day itself, which is outside it.
+      code(
+        rng.chance(0.2) ? windowStart : rng.int(Math.max(birthDay + 30, windowStart - 4 * YEAR), windowStart),
+        rng.pick(marks),
+      );
     else if (kind === 'beforeStart')
       code(rng.int(Math.max(birthDay + 30, since - 8 * YEAR), since - 1), rng.pick(marks));
     else {
@@ -93,13 +106,14 @@ export function careContextOf(
   const careContexts: string[] = [];
   for (const c of codedCareContexts) {
     const since = c.since ? dayOf(c.since) : -Infinity;
+    const after = c.withinMonths ? addMonths(asOf, -c.withinMonths) : -Infinity;
     const marks = book.publishedCodes(c.codelist);
     const ends = c.endedBy ? book.publishedCodes(c.endedBy) : new Set<string>();
     let lastMark = -Infinity;
     let lastEnd = -Infinity;
     for (const o of obs) {
       if (o.day > asOf || o.day < birthDay) continue;
-      if (marks.has(o.code) && o.day >= since) lastMark = Math.max(lastMark, o.day);
+      if (marks.has(o.code) && o.day >= since && o.day > after) lastMark = Math.max(lastMark, o.day);
       if (ends.has(o.code)) lastEnd = Math.max(lastEnd, o.day);
     }
     if (lastMark > -Infinity && lastEnd <= lastMark) careContexts.push(c.id);

@@ -63,7 +63,7 @@ export type { FileMess } from './delivery-files.ts';
  * Raised whenever the same seed and scale would generate a different delivery, so a cached
  * delivery (the benchmark keeps one per scale) is never mistaken for a current one.
  */
-export const GENERATOR_VERSION = 5;
+export const GENERATOR_VERSION = 6;
 
 export const MESS = {
   malformed: { patients: 0.002, observations: 0.001, medications: 0.001, activity: 0.002 },
