@@ -21,7 +21,8 @@ import {
   type SuppressionRules,
 } from './disclosure.ts';
 import { IntegrityError } from './errors.ts';
-import { auditMeasure, highs, type AuditFailure, type AuditResult, type Measure } from './audit-programme.ts';
+import { auditMeasures, type MeasureJob } from './audit-pool.ts';
+import type { AuditFailure, AuditResult, Measure } from './audit-programme.ts';
 
 export type { AuditFailure, AuditResult } from './audit-programme.ts';
 
@@ -58,6 +59,8 @@ export interface AuditScope {
    * find the second feasible table that certifies a cell.
    */
   blocks?: readonly (readonly string[])[];
+  /** Threads to audit the measures on (default: one per core, for a large enough audit; see audit-pool.ts). */
+  threads?: number;
 }
 
 /** The attacker's intervals for every suppressed figure in scope, by HiGHS. */
@@ -130,8 +133,8 @@ export async function auditDisclosure(
     measures.push(m);
   }
 
-  const solver = await highs();
   const result: AuditResult = { failures: [], examined: 0, certifiedInBulk: 0, lps: 0, seconds: 0 };
+  const jobs: MeasureJob[] = [];
   for (const m of measures) {
     if (m.targets.length === 0) continue;
     const column = new Map(m.cells.map((i, col) => [i, col]));
@@ -147,14 +150,23 @@ export async function auditDisclosure(
         return col === undefined ? [] : [col];
       }),
     );
-    for (const f of auditMeasure(solver, m, rows, blockCols, result))
+    jobs.push({ measure: m, rows, blocks: blockCols });
+  }
+  // Threads named by the caller are used whatever the audit's size.
+  const outcomes = await auditMeasures(jobs, scope.threads, scope.threads === undefined ? undefined : 0);
+  jobs.forEach(({ measure: m }, k) => {
+    const { narrowed, counts } = outcomes[k]!;
+    result.examined += counts.examined;
+    result.certifiedInBulk += counts.certifiedInBulk;
+    result.lps += counts.lps;
+    for (const f of narrowed)
       result.failures.push({
         id: cells[m.cells[f.col]!]!.id,
         measure: m.name,
         low: f.low * m.scale,
         high: f.high * m.scale,
       });
-  }
+  });
   result.seconds = (performance.now() - started) / 1000;
   return result;
 }

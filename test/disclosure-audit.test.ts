@@ -122,3 +122,53 @@ describe('protectWithAudit', () => {
     expect(release.failures.map((f) => f.id)).toEqual(['x', 'y', 'z']);
   });
 });
+
+describe('the audit on worker threads', () => {
+  // Practices in PCNs in places, crossed with groups: the shape of the commissioner tables.
+  function organisationTable(seed: number): { cells: RawCell[]; sets: { total: string; parts: string[] }[] } {
+    let state = seed;
+    const rand = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const groups = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const practices: Record<string, string[]> = {};
+    for (let p = 0; p < 4; p++) practices[`pcn${p}`] = Array.from({ length: 5 }, (_, k) => `pr${p}${k}`);
+    const counts = new Map<string, RawCell>();
+    const add = (org: string, group: string, patients: number, observed: number, predicted: number) => {
+      const id = `${org}|${group}`;
+      const c = counts.get(id) ?? { id, patients: 0, costs: { observed: 0, predicted: 0 } };
+      c.patients += patients;
+      c.costs!.observed! += observed;
+      c.costs!.predicted! += predicted;
+      counts.set(id, c);
+    };
+    const sets: { total: string; parts: string[] }[] = [];
+    for (const [pcn, list] of Object.entries(practices)) {
+      for (const pr of list)
+        for (const g of groups) {
+          const n = rand() < 0.4 ? 1 + Math.floor(rand() * 9) : 10 + Math.floor(rand() * 60);
+          const observed = Math.round(n * 900 * rand());
+          const predicted = Math.round(n * 1100 * rand());
+          for (const org of [pr, pcn, 'system']) add(org, g, n, observed, predicted);
+          for (const org of [pr, pcn, 'system']) add(org, 'all', n, observed, predicted);
+        }
+      for (const g of [...groups, 'all'])
+        sets.push({ total: `${pcn}|${g}`, parts: list.map((pr) => `${pr}|${g}`) });
+    }
+    for (const g of [...groups, 'all'])
+      sets.push({ total: `system|${g}`, parts: Object.keys(practices).map((pcn) => `${pcn}|${g}`) });
+    for (const org of ['system', ...Object.keys(practices), ...Object.values(practices).flat()])
+      sets.push({ total: `${org}|all`, parts: groups.map((g) => `${org}|${g}`) });
+    return { cells: [...counts.values()], sets };
+  }
+
+  it('gives the answer it gives in this thread, measure by measure', async () => {
+    const { cells, sets } = organisationTable(20261205);
+    const published = applyDisclosureControl(cells, sets, SUPPRESSION);
+    const protection = { count: 11, cost: 5000 };
+    const here = await auditDisclosure(cells, sets, published, SUPPRESSION, protection, { threads: 1 });
+    const beside = await auditDisclosure(cells, sets, published, SUPPRESSION, protection, { threads: 2 });
+    // Three measures (patients and two costs), each with suppressed figures to examine.
+    expect(new Set(here.failures.map((f) => f.measure)).size).toBeGreaterThan(1);
+    expect(here.examined).toBeGreaterThan(50);
+    expect({ ...beside, seconds: 0 }).toEqual({ ...here, seconds: 0 });
+  });
+});
