@@ -56,6 +56,7 @@ import {
 } from './delivery-files.ts';
 import { runParts, type PartResult } from './parts.ts';
 import { cutPatient, type Cut } from './cut.ts';
+import { GROUND_TRUTH_COLUMNS } from './truth.ts';
 
 export type { FileMess } from './delivery-files.ts';
 
@@ -93,34 +94,6 @@ export interface SynthSummary {
   practices: number;
   files: FileMess[];
 }
-
-const GROUND_TRUTH_COLUMNS = [
-  'pseudo_id',
-  'practice_code',
-  'pcn_code',
-  'place',
-  'sex',
-  'birth_month',
-  'age',
-  'imd_decile',
-  'eligible',
-  'conditions',
-  'condition_count',
-  'efi_score',
-  'efi_category',
-  'efi_deficits',
-  'coded_frailty',
-  'hfrs',
-  'expected_cost_next_12m',
-  'expected_cost_prev_12m',
-  'realised_cost_prev_12m',
-  'p_admission_next_12m',
-  'p_admission_prev_12m',
-  'admitted_prev_12m',
-  'mover',
-  'care_contexts',
-  'recently_discharged',
-];
 
 interface Plan {
   /** The world date: every life is drawn as of it. */

@@ -18,6 +18,35 @@ export interface Medication {
 }
 export type CodedFrailty = 'none' | 'mild' | 'moderate' | 'severe';
 
+/** The columns of ground-truth/patients.csv.gz, in order. */
+export const GROUND_TRUTH_COLUMNS = [
+  'pseudo_id',
+  'practice_code',
+  'pcn_code',
+  'place',
+  'sex',
+  'birth_month',
+  'age',
+  'imd_decile',
+  'eligible',
+  'conditions',
+  'condition_count',
+  'efi_score',
+  'efi_category',
+  'efi_deficits',
+  'coded_frailty',
+  'hfrs',
+  'expected_cost_next_12m',
+  'expected_cost_prev_12m',
+  'realised_cost_prev_12m',
+  'p_admission_next_12m',
+  'p_admission_prev_12m',
+  'admitted_prev_12m',
+  'mover',
+  'care_contexts',
+  'recently_discharged',
+];
+
 const POLYPHARMACY = deficits.find((d) => d.distinctDrugs)!.distinctDrugs!;
 
 /** Deficits a correct eFI-style count finds on `asOf`: codes on or before it, after birth, polypharmacy in 12 months. */
