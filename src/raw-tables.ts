@@ -1,6 +1,8 @@
 // The raw_* tables: one per kind of delivery file, loaded by DuckDB's read_csv with the
-// contract's names and types, either one set-based statement over all the files of a kind or
-// one statement per file side by side, every rejected line kept in rejected_line.
+// contract's names and types (and the few columns staging needs worked out from each line as
+// it is read), either one set-based statement over all the files of a kind or one statement
+// per file side by side, every rejected line kept in rejected_line. Staging keeps the loaded
+// lines where they are and stores only those it sets aside.
 import {
   listValue,
   quotedIdentifier,
