@@ -87,7 +87,7 @@ export const stages: Stage[] = [
     ],
     writes: [
       'activity_copy',
-      'activity_line',
+      'activity_drop',
       'data_quality_by_practice',
       'medication_copy',
       'medication_drop',

@@ -52,6 +52,9 @@ function patternOf(rule: Rule): string {
   return (rule as RegExp).source.replace(/^\^/, '').replace(/\$$/, '');
 }
 
+/** An ICD-10 code without its dot, as a whole-value pattern for DuckDB. */
+export const ICD10_PATTERN = patternOf(ICD10);
+
 function schemaOf(rule: Rule, what: string): z.ZodType<string> {
   return Array.isArray(rule) ? z.enum(rule as [string, ...string[]]) : z.string().regex(rule as RegExp, what);
 }

@@ -1,6 +1,8 @@
 // The raw_* tables: one per kind of delivery file, loaded by DuckDB's read_csv with the
-// contract's names and types, either one set-based statement over all the files of a kind or
-// one statement per file side by side, every rejected line kept in rejected_line.
+// contract's names and types (and the few columns staging needs worked out from each line as
+// it is read), either one set-based statement over all the files of a kind or one statement
+// per file side by side, every rejected line kept in rejected_line. Staging keeps the loaded
+// lines where they are and stores only those it sets aside.
 import {
   listValue,
   quotedIdentifier,
@@ -9,7 +11,7 @@ import {
   type DuckDBInstance,
 } from '@duckdb/node-api';
 import pLimit from 'p-limit';
-import type { FileContract } from './contract.ts';
+import { ICD10_PATTERN, type FileContract } from './contract.ts';
 import type { IngestedFile } from './stage.ts';
 
 export const RAW_TABLE: Record<string, string> = {
@@ -31,9 +33,26 @@ function readCsvCall(contract: FileContract, rejectsTable: string, rejectsScan: 
     store_rejects = true, rejects_table = ${quotedString(rejectsTable)}, rejects_scan = ${quotedString(rejectsScan)})`;
 }
 
+/**
+ * Columns a kind of file gains as its lines are read, so that staging uses the loaded table as
+ * it stands and never copies it to add them: a spell's valid ICD-10 diagnoses as a list (a
+ * damaged code is removed, not the spell: its cost is real), and how many codes it sent that
+ * are not valid (those sent, primary and secondary, less the valid ones).
+ */
+const DERIVED: Record<string, { columns: string; select: string }> = {
+  activity: {
+    columns: 'diagnoses VARCHAR[], invalid_diagnoses BIGINT',
+    select: `list_filter(list_prepend(primary_diagnosis, coalesce(string_split(secondary_diagnoses, ';'), [])),
+        x -> regexp_full_match(x, $icd10)) as diagnoses,
+      (primary_diagnosis is not null)::BIGINT + coalesce(len(string_split(secondary_diagnoses, ';')), 0)
+        - len(diagnoses) as invalid_diagnoses`,
+  },
+};
+
 export async function createRawTable(conn: DuckDBConnection, contract: FileContract): Promise<void> {
   const columns = Object.entries(contract.columns)
     .map(([n, c]) => `${quotedIdentifier(n)} ${c.sqlType}`)
+    .concat(DERIVED[contract.name]?.columns ?? [])
     .join(', ');
   await conn.run(
     `create or replace table ${quotedIdentifier(RAW_TABLE[contract.name]!)} (file_id INTEGER, ${columns})`,
@@ -70,7 +89,12 @@ export async function loadKind(
   if (!opts.append) await createRawTable(conn, contract);
   if (!files.length) return;
   const table = quotedIdentifier(RAW_TABLE[contract.name]!);
-  const cols = Object.keys(contract.columns).map(quotedIdentifier).join(', ');
+  const derived = DERIVED[contract.name];
+  const cols = Object.keys(contract.columns)
+    .map(quotedIdentifier)
+    .concat(derived?.select ?? [])
+    .join(', ');
+  const params: Record<string, string> = derived ? { icd10: ICD10_PATTERN } : {};
   if (mode === 'set' || files.length === 1) {
     // Named per load: a connection's reject tables keep what earlier scans put in them.
     const rejects = `rejects_${contract.name}_${files[0]!.fileId}`;
@@ -79,7 +103,11 @@ export async function loadKind(
       `insert into ${table}
        select list_extract($ids, (file_index + 1)::INTEGER)::INTEGER as file_id, ${cols}
        from ${readCsvCall(contract, rejects, scans)}`,
-      { files: listValue(files.map((f) => f.file.absolute)), ids: listValue(files.map((f) => f.fileId)) },
+      {
+        files: listValue(files.map((f) => f.file.absolute)),
+        ids: listValue(files.map((f) => f.fileId)),
+        ...params,
+      },
     );
     await keepRejects(conn, rejects, scans);
     return;
@@ -98,6 +126,7 @@ export async function loadKind(
             {
               files: listValue([f.file.absolute]),
               id: f.fileId,
+              ...params,
             },
           );
           await keepRejects(own, rejects, scans);

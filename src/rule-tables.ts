@@ -8,7 +8,7 @@ import { conditions } from '../pipeline/conditions.ts';
 import { CODED_FRAILTY, deficits, EFI_DEFICIT_COUNT, HFRS } from '../pipeline/frailty.ts';
 import { codelistRows, loadCodelists } from './codelists.ts';
 import type { Config } from './config.ts';
-import { csvFiles, EARLIEST_DATE, ICD10 } from './contract.ts';
+import { csvFiles, EARLIEST_DATE } from './contract.ts';
 import { appendRows, setVariables } from './db.ts';
 import { loadHfrsPoints } from './codelists.ts';
 import { isValidSctid } from './snomed.ts';
@@ -151,9 +151,7 @@ export async function createRuleTables(
   await createReferenceDates(conn, asOf, config.model.experienceMonths);
   await conn.run('create or replace table dropped_row (file_id INTEGER, reason VARCHAR, rows BIGINT)');
 
-  const patterns: Record<string, string> = {
-    pattern_icd10: ICD10.source.replace(/^\^/, '').replace(/\$$/, ''),
-  };
+  const patterns: Record<string, string> = {};
   const ranges: Record<string, number> = {};
   for (const f of csvFiles)
     for (const [name, c] of Object.entries(f.columns)) {

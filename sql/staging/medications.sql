@@ -38,11 +38,12 @@ create or replace table medication_copy as
 with shared_hash as (
     -- Exact copies share a hash, and rows that share one sit side by side once sorted by it: a
     -- sort measured twice as fast as a hash aggregate over tens of millions of distinct hashes.
-    -- A dropped line sharing a hash only makes its twin a candidate; the full comparison decides.
+    -- Half a hash (32 bits) sorts a fifth faster; the few more rows that share one by chance,
+    -- like a dropped line sharing a hash, only become candidates: the full comparison decides.
     select distinct row_hash
     from (
         select row_hash, lag(row_hash) over (order by row_hash) as previous_hash
-        from (select hash(file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity) as row_hash from raw_medications)
+        from (select (hash(file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity) >> 32)::UINTEGER as row_hash from raw_medications)
     )
     where row_hash = previous_hash
 ),
@@ -54,7 +55,7 @@ numbered as (
             partition by file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity order by rowid
         ) as copy_no
     from raw_medications
-    where hash(file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity) in (select row_hash from shared_hash)
+    where (hash(file_id, pseudo_id, issue_date, dmd_code, bnf_code, quantity) >> 32)::UINTEGER in (select row_hash from shared_hash)
       and rowid not in (select row_id from medication_drop)
 )
 select row_id, file_id from numbered where copy_no > 1;
