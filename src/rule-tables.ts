@@ -178,6 +178,7 @@ export async function createRuleTables(
     hfrs_settings: listValue([...HFRS.settings]),
     polypharmacy_chapter_from: polypharmacy.bnfChapters.from,
     polypharmacy_chapter_to: polypharmacy.bnfChapters.to,
+    polypharmacy_months: polypharmacy.withinMonths,
     high_cost_multiple: config.cohorts.highCostMultiple,
     experience_months: config.model.experienceMonths,
     tier_very_high: config.tiers.veryHigh,

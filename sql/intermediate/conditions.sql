@@ -25,11 +25,6 @@ buckets as (
     from refs r
     join refs o on o.years_back = r.years_back + 1
 ),
-window_days as (
-    -- Each window a criterion names, as the days it spans before each reference date.
-    select w.within_months, r.ref, unnest(generate_series((r.ref_date - to_months(w.within_months))::DATE + 1, r.ref_date, interval 1 day))::DATE as day
-    from (select distinct within_months from rules where within_months is not null) w, refs r
-),
 diagnosis_codes as materialized (
     -- The codes each criterion names, before they meet the reference dates: most listed codes
     -- belong to no condition (the eFI-style deficits share the table), so this comes first.
@@ -76,16 +71,12 @@ diagnosis_dates as (
     ) x
     join rules cr using (rule_no)
 ),
-issue_dates as materialized (
-    select m.patient_key, m.issue_date, cr.rule_no, cr.within_months
-    from listed_medication m
-    join rules cr on cr.medication = m.codelist
-),
 issue_counts as (
     -- Per criterion that names a medication list: issues within its window.
-    select w.ref, i.patient_key, i.rule_no, count(*) as issues
-    from issue_dates i
-    join window_days w on w.day = i.issue_date and w.within_months = i.within_months
+    select w.ref, w.patient_key, cr.rule_no, sum(w.issues) as issues
+    from medication_window w
+    join codelist c on c.code = w.bnf_chemical and c.system = 'bnf'
+    join rules cr on cr.medication = c.codelist and cr.within_months = w.within_months
     group by all
 ),
 undiagnosed_only as (

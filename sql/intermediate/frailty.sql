@@ -5,10 +5,10 @@
 -- patient_frailty: one row per reference date per eligible patient, with the eFI-style
 -- score and category, the latest coded frailty severity, the HFRS, and which rules fired.
 create or replace table patient_drugs as
-select y.ref, m.patient_key, count(distinct m.bnf_chemical) as distinct_drugs_12m
-from stg_medication m
-join days_before(12) y on y.day = m.issue_date
-where left(m.bnf_chemical, 2) between getvariable('polypharmacy_chapter_from') and getvariable('polypharmacy_chapter_to')
+select ref, patient_key, count(*) as distinct_drugs_12m
+from medication_window
+where within_months = getvariable('polypharmacy_months')
+  and left(bnf_chemical, 2) between getvariable('polypharmacy_chapter_from') and getvariable('polypharmacy_chapter_to')
 group by all;
 
 create or replace table patient_deficit as
@@ -24,20 +24,21 @@ deficit_codes as materialized (
     join numbered_deficits d on d.codelist = o.codelist
 ),
 coded as (
-    -- A coded deficit counts from its first code on.
-    select r.ref, c.patient_key, c.deficit_no
+    -- A coded deficit counts from its first code on: met on the dates of the patient's
+    -- population rows (which carry the date), so no row is made for a date they were not eligible.
+    select p.ref, c.patient_key, c.deficit_no
     from (select patient_key, deficit_no, min(recorded_date) as first_date from deficit_codes group by all) c
-    join reference_date r on c.first_date <= r.ref_date
+    join population p on p.patient_key = c.patient_key and c.first_date <= p.ref_date
 ),
 polypharmacy as (
     select g.ref, g.patient_key, d.deficit_no
     from patient_drugs g
     join numbered_deficits d on d.min_distinct_drugs is not null and g.distinct_drugs_12m >= d.min_distinct_drugs
+    semi join population p on p.ref = g.ref and p.patient_key = g.patient_key
 )
 select c.ref, c.patient_key, d.deficit_id
 from (select * from coded union all select * from polypharmacy) c
-join numbered_deficits d using (deficit_no)
-semi join population p on p.ref = c.ref and p.patient_key = c.patient_key;
+join numbered_deficits d using (deficit_no);
 
 create or replace table patient_frailty as
 with deficits as (

@@ -1,7 +1,7 @@
 -- Conditions, frailty and drug counts are computed: the staged GP record is not read
 -- again, and its memory is better spent on the models and outputs.
 drop table listed_observation;
-drop table listed_medication;
+drop table medication_window;
 drop view stg_observation;
 drop view stg_medication;
 drop table raw_observations;
