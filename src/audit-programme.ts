@@ -175,15 +175,10 @@ export function auditMeasure(
         result.lps++;
         let status = model.getModelStatus();
         if (status !== optimal && status !== unbounded) {
-          // A warm start, or the primal simplex from a cold one, can end in a false verdict on
-          // these nearly degenerate programmes (bounds half a unit of rounding wide, and every
-          // programme is feasible: the true table is a solution); the dual simplex from a cold
-          // start settles it.
-          const strategy = model.options.get('simplex_strategy');
+          // A warm start can end in a false verdict on these nearly degenerate programmes
+          // (bounds half a unit of rounding wide); a cold start settles it.
           model.clearSolver();
-          model.options.set({ simplex_strategy: DUAL });
           model.run();
-          model.options.set({ simplex_strategy: strategy as number });
           result.lps++;
           status = model.getModelStatus();
         }
@@ -252,8 +247,6 @@ export function auditMeasure(
     const p = programme(m, rows, truthOutside(new Set(block)));
     withModel(p, (solve, model) => {
       const cost = new Float64Array(p.n);
-      // A first table by the dual simplex: the primal simplex takes it on from there.
-      solve(cost);
       model.options.set({ simplex_strategy: PRIMAL, simplex_primal_edge_weight_strategy: DEVEX });
       for (const col of mine) {
         const t = targetOf[col]!;
