@@ -47,47 +47,29 @@ export async function auditMeasures(
       return { narrowed: auditMeasure(solver, job.measure, job.rows, job.blocks, counts), counts };
     });
   }
-  // Each measure's figures are dealt into one part per thread (every nth figure), and each
-  // part audited alone: one measure (the patients, whose programmes cost the most) would
-  // otherwise hold one thread while the other waits. A part certifies only its own figures,
-  // so the parts together solve a few more programmes than the measure would alone; the
-  // narrowed figures and their intervals (each an optimum) are the same.
-  const parts = jobs.flatMap((job, k) =>
-    Array.from({ length: threads }, (_, index) => ({
-      k,
-      job: {
-        ...job,
-        measure: { ...job.measure, targets: job.measure.targets.filter((_, t) => t % threads === index) },
-      },
-    })),
-  );
-  const limit = pLimit(threads);
+  const limit = pLimit(Math.min(threads, jobs.length));
   // The largest first, so that the last to finish is a small one.
-  parts.sort((a, b) => b.job.measure.targets.length - a.job.measure.targets.length);
-  const outcomes = jobs.map((): MeasureOutcome => ({ narrowed: [], counts: newCounts() }));
+  const order = jobs
+    .map((_, k) => k)
+    .sort((a, b) => jobs[b]!.measure.targets.length - jobs[a]!.measure.targets.length);
+  const outcomes: MeasureOutcome[] = new Array(jobs.length);
   await Promise.all(
-    parts.map(({ k, job }) =>
+    order.map((k) =>
       limit(async () => {
         const worker = new Worker(new URL('./audit-worker.mjs', import.meta.url));
         try {
-          const outcome = await new Promise<MeasureOutcome>((resolve, reject) => {
+          outcomes[k] = await new Promise<MeasureOutcome>((resolve, reject) => {
             worker.once('message', (msg: { outcome?: MeasureOutcome; error?: string }) =>
               msg.outcome ? resolve(msg.outcome) : reject(new Error(msg.error)),
             );
             worker.once('error', reject);
-            worker.postMessage(job);
+            worker.postMessage(jobs[k]);
           });
-          const into = outcomes[k]!;
-          into.narrowed.push(...outcome.narrowed);
-          for (const key of ['examined', 'certifiedInBulk', 'lps'] as const)
-            into.counts[key] += outcome.counts[key];
         } finally {
           await worker.terminate();
         }
       }),
     ),
   );
-  // In the measure's own order, whichever part finished first.
-  for (const o of outcomes) o.narrowed.sort((a, b) => a.col - b.col);
   return outcomes;
 }

@@ -227,40 +227,6 @@ export function auditMeasure(
   }
   result.certifiedInBulk += m.targets.filter((_, t) => protectedAt(t)).length;
 
-  // Then, in the largest block that holds it, each figure still open that lies inside some
-  // smaller block too (an organisation's own figures cannot move while those around it are
-  // held): its own minimum and maximum there, which certify most figures the patterns miss,
-  // on programmes a fraction of the whole table's size. The whole table's own programmes,
-  // next, are the audit's dearest.
-  const largest = new Map<number, readonly number[]>();
-  const nested = new Set<number>();
-  for (const block of blocks)
-    for (const col of block) {
-      if (targetOf[col] === -1) continue;
-      const before = largest.get(col);
-      if (before) nested.add(col);
-      if (!before || block.length > before.length) largest.set(col, block);
-    }
-  for (const block of blocks) {
-    const mine = block.filter((col) => nested.has(col) && largest.get(col) === block && open(targetOf[col]!));
-    if (mine.length === 0) continue;
-    const p = programme(m, rows, truthOutside(new Set(block)));
-    withModel(p, (solve, model) => {
-      const cost = new Float64Array(p.n);
-      model.options.set({ simplex_strategy: PRIMAL, simplex_primal_edge_weight_strategy: DEVEX });
-      for (const col of mine) {
-        const t = targetOf[col]!;
-        for (const direction of [1, -1]) {
-          if (!open(t) || p.colOf[col] === -1) break;
-          cost[p.colOf[col]!] = direction;
-          // A table that moves without limit inside the block does so in the whole table.
-          if (!solve(cost)) high[t] = Infinity;
-          cost[p.colOf[col]!] = 0;
-        }
-      }
-    });
-  }
-
   // What is left: each figure's own minimum and maximum over the whole table. Each starts
   // at the last optimum, still feasible when only the objective changes: the primal simplex
   // (with Devex pricing, far cheaper per step here than steepest edge) takes it from there.

@@ -160,7 +160,7 @@ describe('the audit on worker threads', () => {
     return { cells: [...counts.values()], sets };
   }
 
-  it('narrows the figures it narrows in this thread, to the same intervals', async () => {
+  it('gives the answer it gives in this thread, measure by measure', async () => {
     const { cells, sets } = organisationTable(20261205);
     const published = applyDisclosureControl(cells, sets, SUPPRESSION);
     const protection = { count: 11, cost: 5000 };
@@ -169,16 +169,6 @@ describe('the audit on worker threads', () => {
     // Three measures (patients and two costs), each with suppressed figures to examine.
     expect(new Set(here.failures.map((f) => f.measure)).size).toBeGreaterThan(1);
     expect(here.examined).toBeGreaterThan(50);
-    // The same figures narrowed, to the same intervals (each an optimum); the parts solve
-    // their own programmes, so how many they solve may differ.
-    expect(here.failures.length).toBeGreaterThan(0);
-    expect(beside.failures.map((f) => f.id)).toEqual(here.failures.map((f) => f.id));
-    beside.failures.forEach((f, i) => {
-      const h = here.failures[i]!;
-      expect(f.measure).toBe(h.measure);
-      expect(f.low).toBeCloseTo(h.low, 6);
-      expect(f.high).toBeCloseTo(h.high, 6);
-    });
-    expect(beside.examined).toBe(here.examined);
+    expect({ ...beside, seconds: 0 }).toEqual({ ...here, seconds: 0 });
   });
 });
