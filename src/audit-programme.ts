@@ -176,9 +176,15 @@ export function auditMeasure(
         let status = model.getModelStatus();
         if (status !== optimal && status !== unbounded) {
           // A warm start can end in a false verdict on these nearly degenerate programmes
-          // (bounds half a unit of rounding wide); a cold start settles it.
+          // (bounds half a unit of rounding wide), and the interior point method tells an
+          // unbounded maximum only as "unbounded or infeasible": the dual simplex from a cold
+          // start settles both.
+          const solverWas = model.options.get('solver');
+          const strategyWas = model.options.get('simplex_strategy');
+          model.options.set({ solver: 'simplex', simplex_strategy: DUAL });
           model.clearSolver();
           model.run();
+          model.options.set({ solver: solverWas, simplex_strategy: strategyWas });
           result.lps++;
           status = model.getModelStatus();
         }
@@ -205,10 +211,18 @@ export function auditMeasure(
   // of signs, which pull apart neighbours a common push moves together.
   const truthOutside = (inside: Set<number>) => (col: number) =>
     inside.has(col) ? undefined : m.truth[col]!;
+  // Only the sets that touch a block say anything of it: the others hold constants alone.
+  const rowsOf: number[][] = Array.from({ length: m.cells.length }, () => []);
+  rows.forEach((r, k) => r.forEach((col) => rowsOf[col]!.push(k)));
   for (const block of blocks) {
     const mine = block.filter((col) => targetOf[col] !== -1 && open(targetOf[col]!));
     if (mine.length === 0) continue;
-    const p = programme(m, rows, truthOutside(new Set(block)));
+    const touching = [...new Set(block.flatMap((col) => rowsOf[col]!))].sort((a, b) => a - b);
+    const p = programme(
+      m,
+      touching.map((k) => rows[k]!),
+      truthOutside(new Set(block)),
+    );
     withModel(p, (solve) => {
       const cost = new Float64Array(p.n);
       for (const sign of [
@@ -233,8 +247,10 @@ export function auditMeasure(
   if (m.targets.some((_, t) => open(t)))
     withModel(whole, (solve, model) => {
       const cost = new Float64Array(whole.n);
-      // First every open figure pushed down at once, then up: the dual simplex does best
-      // from a cold start and far from the last optimum.
+      // First every open figure pushed down at once, then up. These are far from any
+      // optimum seen, where the interior point method (with crossover to a vertex, for the
+      // warm starts after) takes a fraction of the simplex's time on tables this size.
+      model.options.set({ solver: 'ipm' });
       for (const sign of [1, -1]) {
         cost.fill(0);
         m.targets.forEach((col, t) => {
@@ -243,7 +259,11 @@ export function auditMeasure(
         if (cost.some((c) => c !== 0)) solve(cost);
       }
       cost.fill(0);
-      model.options.set({ simplex_strategy: PRIMAL, simplex_primal_edge_weight_strategy: DEVEX });
+      model.options.set({
+        solver: 'simplex',
+        simplex_strategy: PRIMAL,
+        simplex_primal_edge_weight_strategy: DEVEX,
+      });
       m.targets.forEach((col, t) => {
         if (settled[t]) return;
         for (const direction of [1, -1]) {
