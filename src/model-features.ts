@@ -32,7 +32,19 @@ const CLINICAL_NUMERIC = [
 
 // Cost and counts enter on the log scale: under a log link a linear term multiplies the
 // prediction by a constant per event, which explodes for the few patients with dozens.
-const ACTIVITY_NUMERIC = ['hfrs', 'log_prior_cost_12m', 'log_prior_emergency_admissions', 'experience'];
+//
+// Last year's contacts of every kind count beside its cost: how often someone is seen in
+// hospital carries over to the next year apart from what each contact cost, which is why the
+// Combined Predictive Model (Wennberg et al., King's Fund 2006) and PARR (Billings et al.,
+// BMJ 2006;333:327) use prior outpatient, A&E and inpatient counts. It carries over only in
+// part: the frequently admitted fall back towards the mean (Roland et al., BMJ 2005;330:289).
+const ACTIVITY_NUMERIC = [
+  'hfrs',
+  'log_prior_cost_12m',
+  'log_prior_emergency_admissions',
+  'log_prior_events_12m',
+  'experience',
+];
 
 // The 0/1 columns, entered as they are (see FeatureSpec.flags): each coefficient is then the
 // effect of having the condition, and the fit skips the rows without it.
@@ -102,6 +114,9 @@ function featureColumns(use: 'score' | 'read'): string {
         coalesce(hfrs, 0)::DOUBLE as hfrs,
         ln(1 + coalesce(prior_cost_12m, 0)) as log_prior_cost_12m,
         ln(1 + coalesce(prior_emergency_admissions, 0)) as log_prior_emergency_admissions,
+        ln(1 + coalesce(prior_emergency_admissions, 0) + coalesce(prior_elective_admissions, 0)
+          + coalesce(prior_day_cases, 0) + coalesce(prior_outpatient, 0) + coalesce(prior_ae, 0))
+          as log_prior_events_12m,
         coalesce(history_events, 0)::DOUBLE as history_events`;
 }
 
