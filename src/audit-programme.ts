@@ -8,6 +8,9 @@ const DUAL = 1;
 const PRIMAL = 4;
 const DEVEX = 1;
 
+/** Open figures below which a block as large as a place is left to the whole table's programmes. */
+const FEW_FIGURES = 200;
+
 /** One suppressed figure the attacker can narrow below its protection. */
 export interface AuditFailure {
   id: string;
@@ -218,6 +221,9 @@ export function auditMeasure(
     const mine = block.filter((col) => targetOf[col] !== -1 && open(targetOf[col]!));
     if (mine.length === 0) continue;
     const touching = [...new Set(block.flatMap((col) => rowsOf[col]!))].sort((a, b) => a - b);
+    // A block as large as a place costs about as much to solve as the whole table; for a few
+    // figures, their own programmes over the whole table are cheaper than its four.
+    if (mine.length < FEW_FIGURES && touching.length > rows.length / 4) continue;
     const p = programme(
       m,
       touching.map((k) => rows[k]!),

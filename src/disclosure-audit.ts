@@ -152,8 +152,9 @@ export async function auditDisclosure(
     );
     jobs.push({ measure: m, rows, blocks: blockCols });
   }
-  // Threads named by the caller are used whatever the audit's size.
-  const outcomes = await auditMeasures(jobs, scope.threads, scope.threads === undefined ? undefined : 0);
+  // Threads named by the caller are used, and measures dealt into parts, whatever the audit's size.
+  const named = scope.threads !== undefined;
+  const outcomes = await auditMeasures(jobs, scope.threads, named ? 0 : undefined, named ? 0 : undefined);
   jobs.forEach(({ measure: m }, k) => {
     const { narrowed, counts } = outcomes[k]!;
     result.examined += counts.examined;

@@ -1,6 +1,7 @@
 // The audit's attacker model, checked against the rounding rules it inverts and against
 // intervals worked out by hand; and the extension of suppression until the audit passes.
 import { describe, expect, it } from 'vitest';
+import { dealFigures } from '../src/audit-pool.ts';
 import { auditDisclosure, costBounds, countBounds, protectWithAudit } from '../src/disclosure-audit.ts';
 import {
   SUPPRESSION,
@@ -169,6 +170,44 @@ describe('the audit on worker threads', () => {
     // Three measures (patients and two costs), each with suppressed figures to examine.
     expect(new Set(here.failures.map((f) => f.measure)).size).toBeGreaterThan(1);
     expect(here.examined).toBeGreaterThan(50);
-    expect({ ...beside, seconds: 0 }).toEqual({ ...here, seconds: 0 });
+    // The answer is the same; the work done to reach it (programmes, figures settled in
+    // bulk) differs, each measure's figures being dealt into one part per thread.
+    expect(beside.examined).toBe(here.examined);
+    expect(beside.failures.map(({ id, measure }) => ({ id, measure }))).toEqual(
+      here.failures.map(({ id, measure }) => ({ id, measure })),
+    );
+    beside.failures.forEach((f, k) => {
+      expect(f.low).toBeCloseTo(here.failures[k]!.low, 6);
+      expect(f.high).toBeCloseTo(here.failures[k]!.high, 6);
+    });
+  });
+
+  it("deals each measure's figures into parts that hold every figure once, a block in one part", () => {
+    const measure = {
+      name: 'patients',
+      cells: Array.from({ length: 12 }, (_, i) => i),
+      lower: new Float64Array(12),
+      upper: new Float64Array(12),
+      truth: new Float64Array(12),
+      targets: [0, 1, 2, 4, 5, 7, 9, 11],
+      protection: 5,
+      scale: 1,
+    };
+    const blocks = [
+      [0, 1],
+      [4, 5, 7],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    ];
+    const parts = dealFigures({ measure, rows: [], blocks }, 2);
+    expect(parts).toHaveLength(2);
+    const dealt = parts.flatMap((p) => p.measure.targets).sort((a, b) => a - b);
+    expect(dealt).toEqual(measure.targets);
+    const partOf = (col: number) => parts.findIndex((p) => p.measure.targets.includes(col));
+    expect(partOf(1)).toBe(partOf(0));
+    expect(partOf(5)).toBe(partOf(4));
+    expect(partOf(7)).toBe(partOf(4));
+    // Largest group first, each to the part with fewer figures: {4, 5, 7} + 9 and {0, 1} + 2 + 11.
+    expect(parts.map((p) => p.measure.targets.length)).toEqual([4, 4]);
+    expect(dealFigures({ measure, rows: [], blocks }, 1)).toHaveLength(1);
   });
 });
