@@ -28,6 +28,15 @@ export const newCounts = (): AuditResult => ({
   seconds: 0,
 });
 
+type WorkCounts = Pick<AuditResult, 'examined' | 'certifiedInBulk' | 'lps'>;
+
+/** Adds one audit's work counts to another's (a part to its measure, a measure to the audit, a round to the release). */
+export function addCounts(into: WorkCounts, from: WorkCounts): void {
+  into.examined += from.examined;
+  into.certifiedInBulk += from.certifiedInBulk;
+  into.lps += from.lps;
+}
+
 /**
  * Below this many suppressed figures in all, the measures are audited in this thread: a worker
  * must load the solver anew (about half a second), which costs more than a small audit.
@@ -82,11 +91,8 @@ export async function auditMeasures(
             worker.once('error', reject);
             worker.postMessage(part);
           });
-          const into = outcomes[k]!;
-          into.narrowed.push(...outcome.narrowed);
-          into.counts.examined += outcome.counts.examined;
-          into.counts.certifiedInBulk += outcome.counts.certifiedInBulk;
-          into.counts.lps += outcome.counts.lps;
+          outcomes[k]!.narrowed.push(...outcome.narrowed);
+          addCounts(outcomes[k]!.counts, outcome.counts);
         } finally {
           await worker.terminate();
         }

@@ -21,7 +21,7 @@ import {
   type SuppressionRules,
 } from './disclosure.ts';
 import { IntegrityError } from './errors.ts';
-import { auditMeasures, type MeasureJob } from './audit-pool.ts';
+import { addCounts, auditMeasures, type MeasureJob } from './audit-pool.ts';
 import type { AuditFailure, AuditResult, Measure } from './audit-programme.ts';
 
 export type { AuditFailure, AuditResult } from './audit-programme.ts';
@@ -157,9 +157,7 @@ export async function auditDisclosure(
   const outcomes = await auditMeasures(jobs, scope.threads, named ? 0 : undefined, named ? 0 : undefined);
   jobs.forEach(({ measure: m }, k) => {
     const { narrowed, counts } = outcomes[k]!;
-    result.examined += counts.examined;
-    result.certifiedInBulk += counts.certifiedInBulk;
-    result.lps += counts.lps;
+    addCounts(result, counts);
     for (const f of narrowed)
       result.failures.push({
         id: cells[m.cells[f.col]!]!.id,
@@ -238,9 +236,7 @@ export async function protectWithAudit(
       only,
       blocks,
     });
-    release.lps += audit.lps;
-    release.examined += audit.examined;
-    release.certifiedInBulk += audit.certifiedInBulk;
+    addCounts(release, audit);
     release.seconds += audit.seconds;
     if (audit.failures.length === 0) {
       release.published = published;
