@@ -71,10 +71,24 @@ export function sqlStatements(file: string): string[] {
 /** Runs every statement of a file in sql/, split by DuckDB's parser, in order. */
 export async function runSqlFile(conn: DuckDBConnection, file: string): Promise<void> {
   try {
-    const statements = await conn.extractStatements(sqlFileText(file));
-    for (let i = 0; i < statements.count; i++) await (await statements.prepare(i)).run();
+    await runStatements(conn, sqlFileText(file));
   } catch (err) {
     throw new Error(`sql/${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Runs every statement of a script, split by DuckDB's parser, in order. */
+export async function runStatements(conn: DuckDBConnection, script: string): Promise<void> {
+  const statements = await conn.extractStatements(script);
+  for (let i = 0; i < statements.count; i++) {
+    const prepared = await statements.prepare(i);
+    // Destroyed at once, not left to the garbage collector: until then a statement keeps its
+    // hash tables and materialised CTEs, hundreds of MB at scale 1, inside DuckDB's limit.
+    try {
+      await prepared.run();
+    } finally {
+      prepared.destroySync();
+    }
   }
 }
 
