@@ -189,8 +189,10 @@ export const configSchema = z
         memoryLimit: z
           .string()
           .regex(MEMORY_SIZE)
-          .default('4GB')
-          .describe("DuckDB's memory limit; it spills to disk beyond it"),
+          .default('1GB')
+          .describe(
+            "DuckDB's memory limit; it spills to disk beyond it. The whole process needs about 0.8 GB more at scale 1",
+          ),
         threads: z.number().int().min(1).max(64).optional().describe('DuckDB threads (default: all cores)'),
         concurrency: z
           .number()
@@ -207,13 +209,13 @@ export const configSchema = z
           ),
         workDatabase: z
           .enum(['memory', 'file'])
-          .default('memory')
+          .default('file')
           .describe(
-            'Where the run keeps its working tables: in memory (fastest), or in a compressed file under OUT/.work that DuckDB pages to disk (for a system larger than memory)',
+            'Where the run keeps its working tables: in a compressed file under OUT/.work that DuckDB pages to disk (removed when the run ends), or in memory (needs a memory limit of about 4GB at scale 1)',
           ),
       })
       .strict()
-      .default({ memoryLimit: '4GB', concurrency: 4, ingestMode: 'set', workDatabase: 'memory' }),
+      .default({ memoryLimit: '1GB', concurrency: 4, ingestMode: 'set', workDatabase: 'file' }),
     query: z
       .object({
         timeoutSeconds: z
