@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance, listValue, quotedIdentifier, quotedString } from '@duckdb/node-api';
+import { defaultConfig } from '../src/config.ts';
 import { csvFiles, type FileContract } from '../src/contract.ts';
 import { openWorkDb } from '../src/db.ts';
 import { ingest } from '../src/ingest.ts';
@@ -213,8 +214,8 @@ async function main() {
     seed,
     repetitions: repeat,
     machine: { cores: availableParallelism(), node: process.version },
-    memory_limit: values['memory-limit'] ?? '4GB (default)',
-    work_database: values['work-database'] ?? 'memory (default)',
+    memory_limit: values['memory-limit'] ?? `${defaultConfig.resources.memoryLimit} (default)`,
+    work_database: values['work-database'] ?? `${defaultConfig.resources.workDatabase} (default)`,
     input_rows: rows,
     floor_s: round(floorS),
     floor_each_s: floors.map((f) => round(f.seconds)),
@@ -252,7 +253,7 @@ async function main() {
     `| floor (bare read_csv) | ${floorS.toFixed(1)} | 1.00 | ${fmt(rows / floorS)} |`,
     ...stages.map(
       (s) =>
-        `| ${s.stage} | ${s.seconds.toFixed(1)} | ${(s.seconds / floorS).toFixed(2)} | ${fmt(rows / Math.max(s.seconds, 1e-9))} |`,
+        `| ${s.stage} | ${s.seconds.toFixed(1)} | ${(s.seconds / floorS).toFixed(2)} | ${s.seconds >= 0.05 ? fmt(rows / s.seconds) : ''} |`,
     ),
     `| **whole run** | **${runS.toFixed(1)}** | **${(runS / floorS).toFixed(2)}** | ${fmt(rows / runS)} |`,
     '',

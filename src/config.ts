@@ -189,9 +189,9 @@ export const configSchema = z
         memoryLimit: z
           .string()
           .regex(MEMORY_SIZE)
-          .default('1GB')
+          .default('768MB')
           .describe(
-            "DuckDB's memory limit; it spills to disk beyond it. The whole process needs about 0.8 GB more at scale 1",
+            "DuckDB's memory limit; it spills to disk beyond it. The whole process needs up to about 0.9 GB more at scale 1",
           ),
         threads: z.number().int().min(1).max(64).optional().describe('DuckDB threads (default: all cores)'),
         concurrency: z
@@ -215,7 +215,7 @@ export const configSchema = z
           ),
       })
       .strict()
-      .default({ memoryLimit: '1GB', concurrency: 4, ingestMode: 'set', workDatabase: 'file' }),
+      .default({ memoryLimit: '768MB', concurrency: 4, ingestMode: 'set', workDatabase: 'file' }),
     query: z
       .object({
         timeoutSeconds: z

@@ -41,6 +41,13 @@ async function fingerprint(dir: string, file: string, runId: string): Promise<st
   return sha256(text.split(runId).join('<run-id>'));
 }
 
+/** One fingerprint per file a run published, its run id masked. */
+export async function runFingerprints(runDir: string, runId: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const file of listFiles(runDir)) out[file] = await fingerprint(runDir, file, runId);
+  return out;
+}
+
 /** Runs the pipeline on the sample (one DuckDB thread, so sums of doubles add up in one order). */
 export async function sampleOutputFingerprints(): Promise<Record<string, string>> {
   const tmp = mkdtempSync(join(tmpdir(), 'strata-golden-'));
@@ -53,10 +60,7 @@ export async function sampleOutputFingerprints(): Promise<Record<string, string>
       progress: noProgress,
       softwareVersion: 'golden',
     });
-    const out: Record<string, string> = {};
-    for (const file of listFiles(summary.runDir))
-      out[file] = await fingerprint(summary.runDir, file, summary.runId);
-    return out;
+    return await runFingerprints(summary.runDir, summary.runId);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
