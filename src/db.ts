@@ -1,5 +1,5 @@
-// The run's work database: embedded DuckDB, in memory, spilling to a folder under the
-// output. SQL comes from files in sql/; values reach it only as bound parameters or
+// The run's work database: embedded DuckDB, in a file under the output by default (or in
+// memory), spilling to a folder beside it. SQL comes from files in sql/; values reach it only as bound parameters or
 // DuckDB variables, never spliced into the text.
 import { readFileSync } from 'node:fs';
 import {
