@@ -33,7 +33,10 @@ export async function validateDelivery(
 ): Promise<ValidationReport> {
   const work = mkdtempSync(join(tmpdir(), 'strata-validate-'));
   const delivery = resolve(deliveryDir);
+  const fileBacked = config.resources.workDatabase === 'file';
+  // The run's own setting: the same delivery checked in the same memory as it would be run.
   const instance = await openWorkDb({
+    ...(fileBacked ? { path: join(work, 'work.duckdb') } : {}),
     allowedDirectories: [delivery, work],
     tempDirectory: work,
     memoryLimit: config.resources.memoryLimit,
@@ -57,8 +60,7 @@ export async function validateDelivery(
   });
   let eligible: number | null = null;
   try {
-    // Validation always works in memory: nothing to checkpoint.
-    await walkStages(stages, ctx, { through: 'staging' });
+    await walkStages(stages, ctx, { through: 'staging', fileBacked });
     if (opts.throughPopulation) {
       await runSqlFile(conn, 'intermediate/population.sql');
       const rows = await conn.runAndReadAll("select count(*) from population where ref = 'current'");
