@@ -1,7 +1,9 @@
 // The run's work database: embedded DuckDB, in a file under the output by default (or in
-// memory), spilling to a folder beside it. SQL comes from files in sql/; values reach it only as bound parameters or
-// DuckDB variables, never spliced into the text.
+// memory), spilling to a folder beside it. SQL comes from files in sql/; values reach it
+// only as bound parameters or DuckDB variables, never spliced into the text.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import {
   DuckDBConnection,
   DuckDBInstance,
@@ -9,6 +11,7 @@ import {
   quotedIdentifier,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import type { Config } from './config.ts';
 import { projectPath } from './paths.ts';
 
 export interface WorkDbOptions {
@@ -42,6 +45,24 @@ export async function openWorkDb(opts: WorkDbOptions): Promise<DuckDBInstance> {
   await conn.run('set lock_configuration = true');
   conn.closeSync();
   return instance;
+}
+
+/** Whether the configuration keeps the working tables in a file (checkpointed after each SQL file). */
+export const fileBacked = (resources: Config['resources']): boolean => resources.workDatabase === 'file';
+
+/** The work database the configuration's resources ask for, its file and spill folder in workDir. */
+export function openConfiguredWorkDb(
+  resources: Config['resources'],
+  workDir: string,
+  allowedDirectories: string[],
+): Promise<DuckDBInstance> {
+  return openWorkDb({
+    ...(fileBacked(resources) ? { path: join(workDir, 'work.duckdb') } : {}),
+    allowedDirectories,
+    tempDirectory: workDir,
+    memoryLimit: resources.memoryLimit,
+    threads: resources.threads ?? availableParallelism(),
+  });
 }
 
 const sqlText = new Map<string, string>();

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import { checkDisclosureFloors, type Config } from './config.ts';
-import { openWorkDb } from './db.ts';
+import { fileBacked, openConfiguredWorkDb } from './db.ts';
 import { extractDateProblem } from './contract.ts';
 import { ConfigError, EXIT } from './errors.ts';
 import { predictionsNotAvailable } from './cost-model.ts';
@@ -18,7 +18,6 @@ import { deliveryFingerprint } from './fingerprint.ts';
 import { comparedRunDir } from './list-changes.ts';
 import { acquireLock, cleanLeftovers, LAYOUT, secureOutputFolder } from './publish.ts';
 import { newRunContext, walkStages } from './stage.ts';
-import { availableParallelism } from 'node:os';
 
 export interface RunOptions {
   deliveryDir: string;
@@ -124,13 +123,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const workDir = join(outDir, LAYOUT.work, runId);
     ensureDir(runDir);
     ensureDir(workDir);
-    const instance = await openWorkDb({
-      ...(opts.config.resources.workDatabase === 'file' ? { path: join(workDir, 'work.duckdb') } : {}),
-      allowedDirectories: [deliveryDir, outDir],
-      tempDirectory: workDir,
-      memoryLimit: opts.config.resources.memoryLimit,
-      threads: opts.config.resources.threads ?? availableParallelism(),
-    });
+    const instance = await openConfiguredWorkDb(opts.config.resources, workDir, [deliveryDir, outDir]);
     const conn = await instance.connect();
     const ctx = newRunContext({
       instance,
@@ -155,7 +148,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       });
     try {
       opts.log.info('run started', { run_id: runId });
-      await walkStages(stages, ctx, { fileBacked: ctx.config.resources.workDatabase === 'file' });
+      await walkStages(stages, ctx, { fileBacked: fileBacked(ctx.config.resources) });
     } catch (err) {
       // A failed run leaves nothing behind; a killed one is cleared by the next run.
       opts.progress.stop();

@@ -1,12 +1,12 @@
 // `strata validate`: ingest and staging only, in a throwaway work database, so a data
 // manager can check an extract before a full run. Nothing is published.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stages } from '../pipeline/stages.ts';
 import type { Config } from './config.ts';
 import type { InputReport, PracticeQuality } from './data-quality.ts';
-import { openWorkDb, runSqlFile } from './db.ts';
+import { fileBacked, openConfiguredWorkDb, runSqlFile } from './db.ts';
 import { EXIT } from './errors.ts';
 import type { Logger } from './log.ts';
 import { noProgress } from './progress.ts';
@@ -33,15 +33,8 @@ export async function validateDelivery(
 ): Promise<ValidationReport> {
   const work = mkdtempSync(join(tmpdir(), 'strata-validate-'));
   const delivery = resolve(deliveryDir);
-  const fileBacked = config.resources.workDatabase === 'file';
-  // The run's own setting: the same delivery checked in the same memory as it would be run.
-  const instance = await openWorkDb({
-    ...(fileBacked ? { path: join(work, 'work.duckdb') } : {}),
-    allowedDirectories: [delivery, work],
-    tempDirectory: work,
-    memoryLimit: config.resources.memoryLimit,
-    threads: config.resources.threads ?? availableParallelism(),
-  });
+  // The run's own settings: the same delivery checked in the same memory as it would be run.
+  const instance = await openConfiguredWorkDb(config.resources, work, [delivery, work]);
   const conn = await instance.connect();
   const ctx = newRunContext({
     instance,
@@ -60,7 +53,7 @@ export async function validateDelivery(
   });
   let eligible: number | null = null;
   try {
-    await walkStages(stages, ctx, { through: 'staging', fileBacked });
+    await walkStages(stages, ctx, { through: 'staging', fileBacked: fileBacked(config.resources) });
     if (opts.throughPopulation) {
       await runSqlFile(conn, 'intermediate/population.sql');
       const rows = await conn.runAndReadAll("select count(*) from population where ref = 'current'");

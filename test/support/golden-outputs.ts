@@ -42,7 +42,7 @@ async function fingerprint(dir: string, file: string, runId: string): Promise<st
 }
 
 /** One fingerprint per file a run published, its run id masked. */
-export async function runFingerprints(runDir: string, runId: string): Promise<Record<string, string>> {
+async function runFingerprints(runDir: string, runId: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const file of listFiles(runDir)) out[file] = await fingerprint(runDir, file, runId);
   return out;
